@@ -1,0 +1,142 @@
+// CKVM: the C shim between Swift and <linux/kvm.h>.
+//
+// Swift cannot call the variadic ioctl(2), and it cannot import the _IO/_IOR/_IOW/_IOWR request macros (they expand
+// to expressions, not literals). This header gives both a fixed shape: prefixed `static const` request numbers and
+// fixed-signature `static inline` wrappers. It also has accessors for the handful of `struct kvm_run` fields that the
+// ucall hot path reads, so that they compile to single loads in debug builds too, and `_Static_assert`s on every
+// layout that the Swift side relies on. There is no logic here: decisions belong to the Swift library.
+#ifndef CKVM_H
+#define CKVM_H
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <cpuid.h>
+
+// MARK: - ioctl request numbers (the importer cannot evaluate _IO* macros)
+
+// System ioctls (on the /dev/kvm file descriptor).
+static const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
+static const unsigned long CKVM_CREATE_VM = KVM_CREATE_VM;
+static const unsigned long CKVM_CHECK_EXTENSION = KVM_CHECK_EXTENSION;
+static const unsigned long CKVM_GET_VCPU_MMAP_SIZE = KVM_GET_VCPU_MMAP_SIZE;
+static const unsigned long CKVM_GET_SUPPORTED_CPUID = KVM_GET_SUPPORTED_CPUID;
+
+// VM ioctls.
+static const unsigned long CKVM_CREATE_VCPU = KVM_CREATE_VCPU;
+static const unsigned long CKVM_SET_USER_MEMORY_REGION = KVM_SET_USER_MEMORY_REGION;
+static const unsigned long CKVM_GET_STATS_FD = KVM_GET_STATS_FD;
+
+// vCPU ioctls.
+static const unsigned long CKVM_RUN = KVM_RUN;
+static const unsigned long CKVM_GET_REGS = KVM_GET_REGS;
+static const unsigned long CKVM_SET_REGS = KVM_SET_REGS;
+static const unsigned long CKVM_GET_SREGS = KVM_GET_SREGS;
+static const unsigned long CKVM_SET_SREGS = KVM_SET_SREGS;
+static const unsigned long CKVM_SET_CPUID2 = KVM_SET_CPUID2;
+static const unsigned long CKVM_GET_XCRS = KVM_GET_XCRS;
+static const unsigned long CKVM_SET_XCRS = KVM_SET_XCRS;
+static const unsigned long CKVM_GET_VCPU_EVENTS = KVM_GET_VCPU_EVENTS;
+static const unsigned long CKVM_TRANSLATE = KVM_TRANSLATE;
+
+// MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
+
+/// ioctl(2) with an integer argument (or none: pass 0).
+static inline int ckvm_ioctl_int(int fd, unsigned long request, unsigned long arg) {
+    return ioctl(fd, request, arg);
+}
+
+/// ioctl(2) with a pointer argument.
+static inline int ckvm_ioctl_ptr(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg);
+}
+
+// MARK: - struct kvm_run accessors used on every exit
+
+static inline uint32_t ckvm_run_exit_reason(const struct kvm_run *run) { return run->exit_reason; }
+
+static inline uint64_t ckvm_run_mmio_phys_addr(const struct kvm_run *run) { return run->mmio.phys_addr; }
+static inline uint32_t ckvm_run_mmio_len(const struct kvm_run *run) { return run->mmio.len; }
+static inline uint8_t ckvm_run_mmio_is_write(const struct kvm_run *run) { return run->mmio.is_write; }
+static inline uint64_t ckvm_run_mmio_data_u64(const struct kvm_run *run) {
+    uint64_t value;
+    __builtin_memcpy(&value, run->mmio.data, sizeof(value));
+    return value;
+}
+
+static inline uint16_t ckvm_run_io_port(const struct kvm_run *run) { return run->io.port; }
+static inline uint8_t ckvm_run_io_direction(const struct kvm_run *run) { return run->io.direction; }
+static inline uint8_t ckvm_run_io_size(const struct kvm_run *run) { return run->io.size; }
+static inline uint32_t ckvm_run_io_count(const struct kvm_run *run) { return run->io.count; }
+static inline uint64_t ckvm_run_io_data_offset(const struct kvm_run *run) { return run->io.data_offset; }
+
+/// The registers KVM copied into `kvm_run` at the last exit (valid when `kvm_valid_regs` asked for them).
+static inline const struct kvm_regs *ckvm_run_sync_regs(const struct kvm_run *run) { return &run->s.regs.regs; }
+/// The special registers KVM copied into `kvm_run` at the last exit (valid when `kvm_valid_regs` asked for them).
+static inline const struct kvm_sregs *ckvm_run_sync_sregs(const struct kvm_run *run) { return &run->s.regs.sregs; }
+
+static inline void ckvm_run_set_valid_regs(struct kvm_run *run, uint64_t mask) { run->kvm_valid_regs = mask; }
+
+/// Sets `immediate_exit` with a store another thread's KVM_RUN is sure to see: the kick that stops a vCPU sets it
+/// before signalling, so a vCPU thread that is between its last check and the ioctl still leaves at once.
+static inline void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t value) {
+    __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}
+
+// MARK: - The host CPU
+
+/// Runs CPUID on the host (Swift has no inline assembly). Returns 0 if the leaf is above the host's maximum.
+static inline int ckvm_host_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
+    return __get_cpuid_count(leaf, subleaf, &out[0], &out[1], &out[2], &out[3]);
+}
+
+// MARK: - Kicking a vCPU thread out of KVM_RUN
+
+/// The signal used to kick vCPU threads out of KVM_RUN (a real-time signal, so it does not collide with SIGUSR1/2).
+static inline int ckvm_kick_signal(void) { return SIGRTMIN + 5; }
+
+static void ckvm_kick_handler(int signo) { (void)signo; }
+
+/// Installs a do-nothing handler for the kick signal, without SA_RESTART so that KVM_RUN returns EINTR.
+static inline int ckvm_install_kick_handler(void) {
+    struct sigaction action = { 0 };
+    action.sa_handler = ckvm_kick_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    return sigaction(ckvm_kick_signal(), &action, NULL);
+}
+
+// MARK: - Finding loaded code
+
+/// One PT_LOAD segment of a loaded object, at its run-time address.
+struct ckvm_loaded_segment {
+    uint64_t address;
+    uint64_t size;
+    uint32_t flags; // PF_R, PF_W, PF_X
+};
+
+/// Finds the loaded object (executable or shared library) whose PT_LOAD segments contain `address`, and copies up
+/// to `capacity` of its PT_LOAD segments into `segments`. Returns how many it has (0 if no object contains the
+/// address). dl_iterate_phdr is only declared with _GNU_SOURCE, which Swift's Glibc module is not built with, so
+/// the call lives in ckvm.c.
+int ckvm_find_loaded_object(uint64_t address, struct ckvm_loaded_segment *segments, int capacity);
+
+// MARK: - Layouts the Swift side relies on
+
+_Static_assert(sizeof(struct kvm_regs) == 144, "kvm_regs layout");
+_Static_assert(sizeof(struct kvm_segment) == 24, "kvm_segment layout");
+_Static_assert(sizeof(struct kvm_sregs) == 312, "kvm_sregs layout");
+_Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region layout");
+_Static_assert(sizeof(struct kvm_cpuid_entry2) == 40, "kvm_cpuid_entry2 layout");
+_Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");
+_Static_assert(offsetof(struct kvm_run, immediate_exit) == 1, "kvm_run.immediate_exit");
+_Static_assert(offsetof(struct kvm_run, mmio) == 32, "kvm_run exit union starts at 32");
+_Static_assert(offsetof(struct kvm_run, kvm_valid_regs) == 288, "kvm_run.kvm_valid_regs");
+_Static_assert(offsetof(struct kvm_run, s) == 304, "kvm_run.s (sync regs)");
+_Static_assert(sizeof(struct kvm_stats_header) == 24, "kvm_stats_header layout");
+_Static_assert(offsetof(struct kvm_stats_desc, name) == 16, "kvm_stats_desc: the name follows the fixed fields");
+
+#endif

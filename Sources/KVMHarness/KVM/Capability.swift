@@ -1,0 +1,140 @@
+import CKVM
+
+/// A KVM capability, as `KVM_CHECK_EXTENSION` takes it (`KVM_CAP_*` in linux/kvm.h).
+public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The `KVM_CAP_*` number.
+    public var rawValue: Int32
+
+    /// Creates a capability from its `KVM_CAP_*` number.
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The C name, e.g. `KVM_CAP_SYNC_REGS`, or `KVM_CAP_<n>` for a number this library does not know.
+    public var name: String { Capability.names[rawValue] ?? "KVM_CAP_\(rawValue)" }
+
+    /// What the capability means, in a few words.
+    public var meaning: String? { Capability.meanings[rawValue] }
+
+    public var description: String { name }
+
+    /// The capabilities a selftest author asks about, in the order `kvm-harness probe` lists them.
+    public static let curated: [Capability] = [
+        .irqchip, .userMemory, .setTSSAddress, .recommendedVCPUs, .memslotCount, .guestDebug, .vcpuEvents, .xsave, .xcrs, .tscControl, .maxVCPUs, .syncRegisters, .readonlyMemory, .x2apicAPI, .immediateExit, .exceptionPayload, .hypervCPUID, .userSpaceMSR, .dirtyLogRing, .exitHypercall, .binaryStatsFD, .pmuCapability, .userMemory2, .memoryAttributes, .guestMemfd, .vmTypes, .preFaultMemory,
+    ]
+
+    private static let names: [Int32: String] = [
+        Int32(KVM_CAP_IRQCHIP): "KVM_CAP_IRQCHIP",
+        Int32(KVM_CAP_USER_MEMORY): "KVM_CAP_USER_MEMORY",
+        Int32(KVM_CAP_SET_TSS_ADDR): "KVM_CAP_SET_TSS_ADDR",
+        Int32(KVM_CAP_NR_VCPUS): "KVM_CAP_NR_VCPUS",
+        Int32(KVM_CAP_NR_MEMSLOTS): "KVM_CAP_NR_MEMSLOTS",
+        Int32(KVM_CAP_SET_GUEST_DEBUG): "KVM_CAP_SET_GUEST_DEBUG",
+        Int32(KVM_CAP_VCPU_EVENTS): "KVM_CAP_VCPU_EVENTS",
+        Int32(KVM_CAP_XSAVE): "KVM_CAP_XSAVE",
+        Int32(KVM_CAP_XCRS): "KVM_CAP_XCRS",
+        Int32(KVM_CAP_TSC_CONTROL): "KVM_CAP_TSC_CONTROL",
+        Int32(KVM_CAP_MAX_VCPUS): "KVM_CAP_MAX_VCPUS",
+        Int32(KVM_CAP_SYNC_REGS): "KVM_CAP_SYNC_REGS",
+        Int32(KVM_CAP_READONLY_MEM): "KVM_CAP_READONLY_MEM",
+        Int32(KVM_CAP_X2APIC_API): "KVM_CAP_X2APIC_API",
+        Int32(KVM_CAP_IMMEDIATE_EXIT): "KVM_CAP_IMMEDIATE_EXIT",
+        Int32(KVM_CAP_EXCEPTION_PAYLOAD): "KVM_CAP_EXCEPTION_PAYLOAD",
+        Int32(KVM_CAP_HYPERV_CPUID): "KVM_CAP_HYPERV_CPUID",
+        Int32(KVM_CAP_X86_USER_SPACE_MSR): "KVM_CAP_X86_USER_SPACE_MSR",
+        Int32(KVM_CAP_DIRTY_LOG_RING): "KVM_CAP_DIRTY_LOG_RING",
+        Int32(KVM_CAP_EXIT_HYPERCALL): "KVM_CAP_EXIT_HYPERCALL",
+        Int32(KVM_CAP_BINARY_STATS_FD): "KVM_CAP_BINARY_STATS_FD",
+        Int32(KVM_CAP_PMU_CAPABILITY): "KVM_CAP_PMU_CAPABILITY",
+        231: "KVM_CAP_USER_MEMORY2",
+        233: "KVM_CAP_MEMORY_ATTRIBUTES",
+        234: "KVM_CAP_GUEST_MEMFD",
+        235: "KVM_CAP_VM_TYPES",
+        236: "KVM_CAP_PRE_FAULT_MEMORY",
+    ]
+
+    private static let meanings: [Int32: String] = [
+        Int32(KVM_CAP_IRQCHIP): "an in-kernel interrupt controller can be created",
+        Int32(KVM_CAP_USER_MEMORY): "`KVM_SET_USER_MEMORY_REGION` works",
+        Int32(KVM_CAP_SET_TSS_ADDR): "the VM takes a TSS address for real-mode emulation on VMX",
+        Int32(KVM_CAP_NR_VCPUS): "the recommended maximum number of vCPUs",
+        Int32(KVM_CAP_NR_MEMSLOTS): "the number of memslots a VM may have",
+        Int32(KVM_CAP_SET_GUEST_DEBUG): "single-stepping and hardware breakpoints",
+        Int32(KVM_CAP_VCPU_EVENTS): "pending exceptions and interrupts can be read (`KVM_GET_VCPU_EVENTS`)",
+        Int32(KVM_CAP_XSAVE): "the XSAVE state can be read and written",
+        Int32(KVM_CAP_XCRS): "the extended control registers (XCR0) can be set",
+        Int32(KVM_CAP_TSC_CONTROL): "the guest TSC frequency can be set",
+        Int32(KVM_CAP_MAX_VCPUS): "the hard maximum number of vCPUs",
+        Int32(KVM_CAP_SYNC_REGS): "registers are copied into `kvm_run` on every exit, saving an ioctl",
+        Int32(KVM_CAP_READONLY_MEM): "memslots can be read-only (guest writes exit as MMIO)",
+        Int32(KVM_CAP_X2APIC_API): "32-bit x2APIC IDs",
+        Int32(KVM_CAP_IMMEDIATE_EXIT): "`kvm_run.immediate_exit` makes KVM_RUN return at once",
+        Int32(KVM_CAP_EXCEPTION_PAYLOAD): "exception payloads (CR2, DR6) are reported apart from the state",
+        Int32(KVM_CAP_HYPERV_CPUID): "Hyper-V CPUID leaves can be queried",
+        Int32(KVM_CAP_X86_USER_SPACE_MSR): "MSR accesses can exit to user space",
+        Int32(KVM_CAP_DIRTY_LOG_RING): "dirty pages are reported through a ring",
+        Int32(KVM_CAP_EXIT_HYPERCALL): "some hypercalls exit to user space",
+        Int32(KVM_CAP_BINARY_STATS_FD): "`KVM_GET_STATS_FD` gives binary statistics for VMs and vCPUs",
+        Int32(KVM_CAP_PMU_CAPABILITY): "the guest PMU can be configured",
+        231: "`KVM_SET_USER_MEMORY_REGION2` works (Linux 6.8)",
+        233: "guest memory can be marked private (Linux 6.8)",
+        234: "guest_memfd-backed memslots (Linux 6.8)",
+        235: "VM types other than the default can be created (Linux 6.8)",
+        236: "guest memory can be faulted in ahead of time (Linux 6.10)",
+    ]
+}
+
+extension Capability {
+    /// `KVM_CAP_IRQCHIP`: an in-kernel interrupt controller can be created.
+    public static let irqchip = Capability(rawValue: Int32(KVM_CAP_IRQCHIP))
+    /// `KVM_CAP_USER_MEMORY`: `KVM_SET_USER_MEMORY_REGION` works.
+    public static let userMemory = Capability(rawValue: Int32(KVM_CAP_USER_MEMORY))
+    /// `KVM_CAP_SET_TSS_ADDR`: the VM takes a TSS address for real-mode emulation on VMX.
+    public static let setTSSAddress = Capability(rawValue: Int32(KVM_CAP_SET_TSS_ADDR))
+    /// `KVM_CAP_NR_VCPUS`: the recommended maximum number of vCPUs.
+    public static let recommendedVCPUs = Capability(rawValue: Int32(KVM_CAP_NR_VCPUS))
+    /// `KVM_CAP_NR_MEMSLOTS`: the number of memslots a VM may have.
+    public static let memslotCount = Capability(rawValue: Int32(KVM_CAP_NR_MEMSLOTS))
+    /// `KVM_CAP_SET_GUEST_DEBUG`: single-stepping and hardware breakpoints.
+    public static let guestDebug = Capability(rawValue: Int32(KVM_CAP_SET_GUEST_DEBUG))
+    /// `KVM_CAP_VCPU_EVENTS`: pending exceptions and interrupts can be read (`KVM_GET_VCPU_EVENTS`).
+    public static let vcpuEvents = Capability(rawValue: Int32(KVM_CAP_VCPU_EVENTS))
+    /// `KVM_CAP_XSAVE`: the XSAVE state can be read and written.
+    public static let xsave = Capability(rawValue: Int32(KVM_CAP_XSAVE))
+    /// `KVM_CAP_XCRS`: the extended control registers (XCR0) can be set.
+    public static let xcrs = Capability(rawValue: Int32(KVM_CAP_XCRS))
+    /// `KVM_CAP_TSC_CONTROL`: the guest TSC frequency can be set.
+    public static let tscControl = Capability(rawValue: Int32(KVM_CAP_TSC_CONTROL))
+    /// `KVM_CAP_MAX_VCPUS`: the hard maximum number of vCPUs.
+    public static let maxVCPUs = Capability(rawValue: Int32(KVM_CAP_MAX_VCPUS))
+    /// `KVM_CAP_SYNC_REGS`: registers are copied into `kvm_run` on every exit, saving an ioctl.
+    public static let syncRegisters = Capability(rawValue: Int32(KVM_CAP_SYNC_REGS))
+    /// `KVM_CAP_READONLY_MEM`: memslots can be read-only (guest writes exit as MMIO).
+    public static let readonlyMemory = Capability(rawValue: Int32(KVM_CAP_READONLY_MEM))
+    /// `KVM_CAP_X2APIC_API`: 32-bit x2APIC IDs.
+    public static let x2apicAPI = Capability(rawValue: Int32(KVM_CAP_X2APIC_API))
+    /// `KVM_CAP_IMMEDIATE_EXIT`: `kvm_run.immediate_exit` makes KVM_RUN return at once.
+    public static let immediateExit = Capability(rawValue: Int32(KVM_CAP_IMMEDIATE_EXIT))
+    /// `KVM_CAP_EXCEPTION_PAYLOAD`: exception payloads (CR2, DR6) are reported apart from the state.
+    public static let exceptionPayload = Capability(rawValue: Int32(KVM_CAP_EXCEPTION_PAYLOAD))
+    /// `KVM_CAP_HYPERV_CPUID`: Hyper-V CPUID leaves can be queried.
+    public static let hypervCPUID = Capability(rawValue: Int32(KVM_CAP_HYPERV_CPUID))
+    /// `KVM_CAP_X86_USER_SPACE_MSR`: MSR accesses can exit to user space.
+    public static let userSpaceMSR = Capability(rawValue: Int32(KVM_CAP_X86_USER_SPACE_MSR))
+    /// `KVM_CAP_DIRTY_LOG_RING`: dirty pages are reported through a ring.
+    public static let dirtyLogRing = Capability(rawValue: Int32(KVM_CAP_DIRTY_LOG_RING))
+    /// `KVM_CAP_EXIT_HYPERCALL`: some hypercalls exit to user space.
+    public static let exitHypercall = Capability(rawValue: Int32(KVM_CAP_EXIT_HYPERCALL))
+    /// `KVM_CAP_BINARY_STATS_FD`: `KVM_GET_STATS_FD` gives binary statistics for VMs and vCPUs.
+    public static let binaryStatsFD = Capability(rawValue: Int32(KVM_CAP_BINARY_STATS_FD))
+    /// `KVM_CAP_PMU_CAPABILITY`: the guest PMU can be configured.
+    public static let pmuCapability = Capability(rawValue: Int32(KVM_CAP_PMU_CAPABILITY))
+    /// `KVM_CAP_USER_MEMORY2`: `KVM_SET_USER_MEMORY_REGION2` works (Linux 6.8).
+    public static let userMemory2 = Capability(rawValue: 231)
+    /// `KVM_CAP_MEMORY_ATTRIBUTES`: guest memory can be marked private (Linux 6.8).
+    public static let memoryAttributes = Capability(rawValue: 233)
+    /// `KVM_CAP_GUEST_MEMFD`: guest_memfd-backed memslots (Linux 6.8).
+    public static let guestMemfd = Capability(rawValue: 234)
+    /// `KVM_CAP_VM_TYPES`: VM types other than the default can be created (Linux 6.8).
+    public static let vmTypes = Capability(rawValue: 235)
+    /// `KVM_CAP_PRE_FAULT_MEMORY`: guest memory can be faulted in ahead of time (Linux 6.10).
+    public static let preFaultMemory = Capability(rawValue: 236)
+}

@@ -1,0 +1,182 @@
+import CKVM
+
+/// A port I/O exit (`KVM_EXIT_IO`).
+public struct IOAccess: Hashable, Sendable {
+    /// The port.
+    public var port: UInt16
+    /// True for OUT (guest to device), false for IN.
+    public var isOut: Bool
+    /// The access size in bytes (1, 2 or 4).
+    public var size: UInt8
+    /// The repeat count (string I/O: INS/OUTS with REP).
+    public var count: UInt32
+    /// The first up to 8 bytes of data (what the guest wrote, for OUT), little-endian.
+    public var data: UInt64
+}
+
+/// An MMIO exit (`KVM_EXIT_MMIO`): a guest access to a guest-physical address no memslot backs.
+public struct MMIOAccess: Hashable, Sendable {
+    /// The guest-physical address.
+    public var address: UInt64
+    /// The access length in bytes (1 to 8).
+    public var length: UInt32
+    /// True for a write.
+    public var isWrite: Bool
+    /// The data written (for a write), little-endian.
+    public var data: UInt64
+}
+
+/// Why `KVM_RUN` returned: one case per exit reason an x86 guest produces, and a catch-all for the rest.
+///
+/// Decoded from `kvm_run` right after the exit; it copies what it needs, so it stays valid after the next run.
+public enum VcpuExit: Hashable, Sendable {
+    /// `KVM_EXIT_IO`.
+    case io(IOAccess)
+    /// `KVM_EXIT_MMIO`.
+    case mmio(MMIOAccess)
+    /// `KVM_EXIT_HLT`: the guest halted (there is no in-kernel irqchip to sleep on).
+    case hlt
+    /// `KVM_EXIT_SHUTDOWN`: the vCPU shut down, usually a triple fault.
+    case shutdown
+    /// `KVM_EXIT_FAIL_ENTRY`: the CPU refused to enter the guest; `reason` is `hardware_entry_failure_reason`.
+    case failEntry(reason: UInt64, cpu: UInt32)
+    /// `KVM_EXIT_INTERNAL_ERROR`: KVM could not go on; `data` holds the suberror's words.
+    case internalError(suberror: UInt32, data: [UInt64])
+    /// `KVM_EXIT_EXCEPTION`.
+    case exception(vector: UInt32, errorCode: UInt32)
+    /// `KVM_EXIT_DEBUG`: a debug exception KVM hands to user space.
+    case debug(exception: UInt32, pc: UInt64)
+    /// `KVM_EXIT_HYPERCALL`.
+    case hypercall(number: UInt64, arguments: [UInt64])
+    /// `KVM_EXIT_SYSTEM_EVENT` (reset, shutdown, crash requested by the guest).
+    case systemEvent(type: UInt32, data: [UInt64])
+    /// `KVM_EXIT_X86_RDMSR`.
+    case readMSR(index: UInt32)
+    /// `KVM_EXIT_X86_WRMSR`.
+    case writeMSR(index: UInt32, value: UInt64)
+    /// `KVM_EXIT_MEMORY_FAULT` (39, Linux 6.8): KVM could not resolve a guest access to guest memory.
+    case memoryFault(flags: UInt64, gpa: UInt64, size: UInt64)
+    /// `KVM_EXIT_INTR`: a signal interrupted the run.
+    case interrupted
+    /// Any other exit reason, with its number.
+    case other(ExitReason)
+
+    /// The exit reason.
+    public var reason: ExitReason {
+        switch self {
+        case .io: return .io
+        case .mmio: return .mmio
+        case .hlt: return .hlt
+        case .shutdown: return .shutdown
+        case .failEntry: return .failEntry
+        case .internalError: return .internalError
+        case .exception: return .exception
+        case .debug: return .debug
+        case .hypercall: return .hypercall
+        case .systemEvent: return .systemEvent
+        case .readMSR: return .x86Rdmsr
+        case .writeMSR: return .x86Wrmsr
+        case .memoryFault: return .memoryFault
+        case .interrupted: return .interrupted
+        case .other(let reason): return reason
+        }
+    }
+
+    /// One line, e.g. "MMIO write of 4 bytes at 0x5000_0000_0000" or "SHUTDOWN".
+    public var summary: String {
+        switch self {
+        case .io(let io):
+            return "IO \(io.isOut ? "OUT to" : "IN from") port \(hex(io.port)), \(io.size) bytes x \(io.count)"
+                + (io.isOut ? ", data \(hex(io.data))" : "")
+        case .mmio(let mmio):
+            return "MMIO \(mmio.isWrite ? "write" : "read") of \(mmio.length) bytes at \(hex(mmio.address))"
+                + (mmio.isWrite ? ", data \(hex(mmio.data))" : "")
+        case .failEntry(let reason, let cpu):
+            return "FAIL_ENTRY (hardware_entry_failure_reason \(hex(reason)) on host CPU \(cpu))"
+        case .internalError(let suberror, let data):
+            return "INTERNAL_ERROR (\(InternalErrorSuberror.describe(suberror)), data "
+                + "[\(data.map { hex($0) }.joined(separator: ", "))])"
+        case .exception(let vector, let errorCode):
+            return "EXCEPTION \(X86Exception.mnemonic(UInt64(vector))) error code \(hex(errorCode))"
+        case .memoryFault(let flags, let gpa, let size):
+            return "MEMORY_FAULT at \(hex(gpa)), \(size) bytes, flags \(hex(flags))"
+        case .readMSR(let index):
+            return "X86_RDMSR of MSR \(hex(index))"
+        case .writeMSR(let index, let value):
+            return "X86_WRMSR of MSR \(hex(index)) = \(hex(value))"
+        case .hypercall(let number, _):
+            return "HYPERCALL \(number)"
+        case .systemEvent(let type, _):
+            return "SYSTEM_EVENT type \(type)"
+        case .debug(let exception, let pc):
+            return "DEBUG exception \(exception) at \(hex(pc))"
+        default:
+            return reason.name
+        }
+    }
+
+    /// Decodes the exit in `run`; `mapSize` bounds reads of the I/O data area.
+    static func decode(_ run: UnsafePointer<kvm_run>, mapSize: Int) -> VcpuExit {
+        let reason = ckvm_run_exit_reason(run)
+        switch reason {
+        case UInt32(KVM_EXIT_IO):
+            let offset = Int(ckvm_run_io_data_offset(run))
+            let size = Int(ckvm_run_io_size(run))
+            var data: UInt64 = 0
+            let length = min(size * Int(ckvm_run_io_count(run)), 8)
+            if offset >= 0, length > 0, offset <= mapSize - length {
+                // SAFETY: [offset, offset + length) was checked to lie inside the kvm_run mapping.
+                withUnsafeMutableBytes(of: &data) {
+                    $0.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(run) + offset, count: length))
+                }
+            }
+            return .io(
+                IOAccess(
+                    port: ckvm_run_io_port(run), isOut: ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_OUT),
+                    size: UInt8(size), count: ckvm_run_io_count(run), data: UInt64(littleEndian: data)))
+        case UInt32(KVM_EXIT_MMIO):
+            return .mmio(
+                MMIOAccess(
+                    address: ckvm_run_mmio_phys_addr(run), length: ckvm_run_mmio_len(run),
+                    isWrite: ckvm_run_mmio_is_write(run) != 0, data: ckvm_run_mmio_data_u64(run)))
+        case UInt32(KVM_EXIT_HLT):
+            return .hlt
+        case UInt32(KVM_EXIT_SHUTDOWN):
+            return .shutdown
+        case UInt32(KVM_EXIT_FAIL_ENTRY):
+            return .failEntry(
+                reason: run.pointee.fail_entry.hardware_entry_failure_reason, cpu: run.pointee.fail_entry.cpu)
+        case UInt32(KVM_EXIT_INTERNAL_ERROR):
+            let failure = run.pointee.internal
+            let count = min(Int(failure.ndata), 16)
+            let data = withUnsafeBytes(of: failure.data) { Array($0.bindMemory(to: UInt64.self).prefix(count)) }
+            return .internalError(suberror: failure.suberror, data: data)
+        case UInt32(KVM_EXIT_EXCEPTION):
+            return .exception(vector: run.pointee.ex.exception, errorCode: run.pointee.ex.error_code)
+        case UInt32(KVM_EXIT_DEBUG):
+            return .debug(exception: run.pointee.debug.arch.exception, pc: run.pointee.debug.arch.pc)
+        case UInt32(KVM_EXIT_HYPERCALL):
+            let call = run.pointee.hypercall
+            return .hypercall(number: call.nr, arguments: withUnsafeBytes(of: call.args) { Array($0.bindMemory(to: UInt64.self)) })
+        case UInt32(KVM_EXIT_SYSTEM_EVENT):
+            let event = run.pointee.system_event
+            let count = min(Int(event.ndata), 16)
+            let data = withUnsafeBytes(of: event.data) { Array($0.bindMemory(to: UInt64.self).prefix(count)) }
+            return .systemEvent(type: event.type, data: data)
+        case UInt32(KVM_EXIT_X86_RDMSR):
+            return .readMSR(index: run.pointee.msr.index)
+        case UInt32(KVM_EXIT_X86_WRMSR):
+            return .writeMSR(index: run.pointee.msr.index, value: run.pointee.msr.data)
+        case 39:
+            // KVM_EXIT_MEMORY_FAULT is newer than the installed headers: flags, gpa, size at the start of the union.
+            let words = UnsafeRawPointer(run).advanced(by: 32)
+            return .memoryFault(
+                flags: words.loadUnaligned(as: UInt64.self), gpa: words.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                size: words.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        case UInt32(KVM_EXIT_INTR):
+            return .interrupted
+        default:
+            return .other(ExitReason(rawValue: reason))
+        }
+    }
+}

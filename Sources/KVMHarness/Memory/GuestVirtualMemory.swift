@@ -1,0 +1,75 @@
+/// Guest-virtual memory as the guest sees it at one moment: reads go through a walk of the page tables rooted at
+/// `cr3`, page by page, so a range that straddles a page boundary onto a non-contiguous physical page reads right.
+public struct GuestVirtualMemory<Memory: PhysicalMemory> {
+    /// Guest-physical memory.
+    public let memory: Memory
+    /// The root of the page tables (CR3 at the time of the exit).
+    public let cr3: UInt64
+    /// The guest's MAXPHYADDR.
+    public let physicalAddressBits: Int
+
+    /// A view of `memory` through the page tables at `cr3`.
+    public init(memory: Memory, cr3: UInt64, physicalAddressBits: Int) {
+        self.memory = memory
+        self.cr3 = cr3
+        self.physicalAddressBits = physicalAddressBits
+    }
+
+    /// Why a read failed.
+    public enum Failure: Error, Equatable, Sendable {
+        /// `gva` is not mapped (or not canonical, or the tables are corrupt).
+        case unmapped(gva: UInt64)
+        /// `gva` maps to `gpa`, which no memslot backs.
+        case outsideMemory(gva: UInt64, gpa: UInt64)
+    }
+
+    /// Translates one address.
+    @inline(__always)
+    public func translate(_ gva: UInt64) -> Result<UInt64, Failure> {
+        switch PageTables.translate(gva, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory) {
+        case .mapped(let gpa, _, _): return .success(gpa)
+        case .nonCanonical, .notPresent, .tableOutsideMemory: return .failure(.unmapped(gva: gva))
+        }
+    }
+
+    /// Copies `count` bytes at `gva` into `destination`, translating each page separately.
+    @inline(__always)
+    public func read(gva: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Failure? {
+        var done = 0
+        while done < count {
+            let address = gva &+ UInt64(done)
+            let chunk = min(count - done, 4096 - Int(address & 0xfff))
+            let gpa: UInt64
+            switch translate(address) {
+            case .success(let value): gpa = value
+            case .failure(let failure): return failure
+            }
+            guard memory.read(gpa: gpa, into: destination + done, count: chunk) else {
+                return .outsideMemory(gva: address, gpa: gpa)
+            }
+            done += chunk
+        }
+        return nil
+    }
+
+    /// Reads a NUL-terminated string of at most `maximumLength` bytes at `gva`. Returns nil if not even the first
+    /// byte can be read; otherwise the bytes up to the NUL, the limit, or the first unreadable page. Invalid UTF-8
+    /// becomes U+FFFD.
+    public func readCString(gva: UInt64, maximumLength: Int) -> String? {
+        var bytes: [UInt8] = []
+        var address = gva
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < maximumLength {
+            let length = min(maximumLength - bytes.count, 4096 - Int(address & 0xfff))
+            let failed = chunk.withUnsafeMutableBytes { read(gva: address, into: $0.baseAddress!, count: length) }
+            if failed != nil { return bytes.isEmpty && address == gva ? nil : String(decoding: bytes, as: UTF8.self) }
+            if let nul = chunk[..<length].firstIndex(of: 0) {
+                bytes += chunk[..<nul]
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            bytes += chunk[..<length]
+            address &+= UInt64(length)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

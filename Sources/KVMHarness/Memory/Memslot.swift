@@ -1,0 +1,91 @@
+/// One KVM memslot: a range of guest-physical memory backed by host memory (`struct kvm_userspace_memory_region`).
+public struct Memslot: Sendable, Equatable {
+    /// The slot number.
+    public var slot: UInt32
+    /// First guest-physical address.
+    public var guestPhysicalAddress: UInt64
+    /// Size in bytes (a multiple of the page size).
+    public var size: UInt64
+    /// The host address of the backing memory.
+    public var hostAddress: UInt
+    /// Whether the guest may not write it (`KVM_MEM_READONLY`: a guest write exits as MMIO).
+    public var readOnly: Bool
+    /// What the harness put there, for diagnostics ("guest RAM", "guest code (read-only)").
+    public var purpose: String
+
+    /// Whether `gpa` is inside the slot.
+    @inline(__always)
+    public func contains(_ gpa: UInt64) -> Bool {
+        gpa >= guestPhysicalAddress && gpa - guestPhysicalAddress < size
+    }
+
+    /// One past the last guest-physical address.
+    public var end: UInt64 { guestPhysicalAddress + size }
+}
+
+/// The memslots of one VM, as a bounds-checked view of guest-physical memory.
+///
+/// Reads and writes touch host memory only inside a slot's backing, and never cross from one slot into another.
+public struct MemslotTable: PhysicalMemory, Sendable {
+    /// The slots, sorted by guest-physical address.
+    public private(set) var slots: [Memslot] = []
+
+    /// An empty table.
+    public init() {}
+
+    /// Adds a slot; the caller has checked that it overlaps no other.
+    mutating func insert(_ slot: Memslot) {
+        slots.append(slot)
+        slots.sort { $0.guestPhysicalAddress < $1.guestPhysicalAddress }
+    }
+
+    /// The slot containing `gpa`, if any.
+    @inline(__always)
+    public func slot(containing gpa: UInt64) -> Memslot? {
+        for slot in slots where slot.contains(gpa) { return slot }
+        return nil
+    }
+
+    /// Whether any slot covers a byte of [gpa, gpa + size).
+    public func overlaps(gpa: UInt64, size: UInt64) -> Bool {
+        slots.contains { gpa < $0.end && $0.guestPhysicalAddress < gpa &+ size }
+    }
+
+    /// The slot nearest to `gpa` (containing it, or the closest below or above), for explaining MMIO exits.
+    public func nearest(to gpa: UInt64) -> Memslot? {
+        slots.min { distance($0, gpa) < distance($1, gpa) }
+    }
+
+    private func distance(_ slot: Memslot, _ gpa: UInt64) -> UInt64 {
+        if slot.contains(gpa) { return 0 }
+        return gpa < slot.guestPhysicalAddress ? slot.guestPhysicalAddress - gpa : gpa - (slot.end - 1)
+    }
+
+    @inline(__always)
+    private func hostPointer(_ gpa: UInt64, _ count: Int, writing: Bool) -> UnsafeMutableRawPointer? {
+        guard count >= 0, let slot = slot(containing: gpa), !(writing && slot.readOnly) else { return nil }
+        let offset = gpa - slot.guestPhysicalAddress
+        guard UInt64(count) <= slot.size - offset else { return nil }
+        return UnsafeMutableRawPointer(bitPattern: slot.hostAddress + UInt(offset))
+    }
+
+    @inline(__always)
+    public func read(gpa: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Bool {
+        // SAFETY: hostPointer checked that [gpa, gpa + count) lies inside one slot, whose backing the VM keeps mapped.
+        guard let source = hostPointer(gpa, count, writing: false) else { return false }
+        destination.copyMemory(from: source, byteCount: count)
+        return true
+    }
+
+    public func write(gpa: UInt64, from source: UnsafeRawPointer, count: Int) -> Bool {
+        // SAFETY: as in read, and the slot is writable.
+        guard let destination = hostPointer(gpa, count, writing: true) else { return false }
+        destination.copyMemory(from: source, byteCount: count)
+        return true
+    }
+
+    /// A host pointer to `count` writable bytes at `gpa`, for the harness's own bulk copies into guest RAM.
+    func mutablePointer(gpa: UInt64, count: Int) -> UnsafeMutableRawPointer? {
+        hostPointer(gpa, count, writing: true)
+    }
+}

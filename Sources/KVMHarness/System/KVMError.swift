@@ -1,0 +1,152 @@
+import Glibc
+import SystemPackage
+
+/// Every error KVMHarness throws: what failed, the errno where there is one, and what to do where that helps.
+///
+/// `description` is one line that a test log or the CLI can print as it is.
+public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The KVM device could not be opened (`open("/dev/kvm")`).
+    case cannotOpenDevice(path: String, errno: Errno)
+    /// `KVM_GET_API_VERSION` returned something other than 12, the only stable KVM API.
+    case unsupportedAPIVersion(Int32)
+    /// The host's KVM lacks a capability the harness needs (`KVM_CHECK_EXTENSION` returned 0).
+    case missingCapability(Capability)
+    /// An ioctl failed; `operation` is its name (`KVM_CREATE_VM`, ...).
+    case ioctlFailed(operation: String, errno: Errno)
+    /// Another system call failed (`mmap`, `pthread_create`, ...).
+    case systemCallFailed(operation: String, errno: Errno)
+    /// The explicitly requested ucall MMIO address is covered by a memslot, so a store to it would not exit.
+    case ucallAddressIsGuestRAM(gpa: UInt64)
+    /// The ucall MMIO address search found no guest-physical address outside every memslot.
+    case noUcallAddress(addressBits: Int)
+    /// The guest made a ucall the host cannot read.
+    case malformedUcall(MalformedUcall)
+    /// The guest-physical memory ran out while the harness was placing something in it.
+    case outOfGuestMemory(requested: UInt64, available: UInt64)
+    /// A guest-virtual range the harness was asked to map is already mapped, or overlaps its reserved region.
+    case guestAddressInUse(gva: UInt64)
+    /// A guest-virtual address the host was asked to read or write is not mapped in the guest's page tables.
+    case unmappedGuestAddress(gva: UInt64)
+    /// A guest-virtual address maps to a guest-physical address that no memslot backs.
+    case guestAddressOutsideMemory(gva: UInt64, gpa: UInt64)
+    /// A host address (a C global, a function) is not inside the code loaded into this VM.
+    case notInGuestImage(hostAddress: UInt64)
+    /// An argument was out of range; the message says which and why.
+    case invalidArgument(String)
+    /// The vCPU stopped with an exit that is not a ucall where a ucall was expected.
+    case unexpectedExit(VcpuExit, rip: UInt64)
+    /// The vCPU was kicked out of `KVM_RUN` (a deadline passed or another vCPU failed).
+    case interrupted
+
+    /// The errno behind the error, where there is one.
+    public var errno: Errno? {
+        switch self {
+        case .cannotOpenDevice(_, let errno), .ioctlFailed(_, let errno), .systemCallFailed(_, let errno):
+            return errno
+        default:
+            return nil
+        }
+    }
+
+    /// What to do about it, where the harness can tell.
+    public var hint: String? {
+        switch self {
+        case .cannotOpenDevice(_, .noSuchFileOrDirectory), .cannotOpenDevice(_, .noSuchAddressOrDevice),
+            .cannotOpenDevice(_, Errno(rawValue: ENODEV)):
+            return "KVM is not available on this host: enable virtualization (VT-x/AMD-V) in the firmware or the "
+                + "hypervisor, and load the module (modprobe kvm_intel or modprobe kvm_amd)"
+        case .cannotOpenDevice(_, .permissionDenied), .cannotOpenDevice(_, .notPermitted):
+            return "add your user to the kvm group (sudo usermod -aG kvm $USER) and log in again, "
+                + "or make the device readable and writable for you"
+        case .unsupportedAPIVersion:
+            return "KVMHarness needs KVM API version 12, the stable API of every Linux since 2.6.22"
+        case .missingCapability(let capability):
+            return "this host's KVM does not offer \(capability); use a newer kernel or another host"
+        case .ucallAddressIsGuestRAM:
+            return "pick an address outside guest memory, or let the harness search for one"
+        case .outOfGuestMemory:
+            return "give the VM more memory"
+        case .ioctlFailed(_, .tooManyOpenFiles), .systemCallFailed(_, .tooManyOpenFiles):
+            return "raise the open-file limit (ulimit -n)"
+        case .ioctlFailed(_, .noMemory), .systemCallFailed(_, .noMemory):
+            return "the host is out of memory, or the VM asked for more than it may have"
+        default:
+            return nil
+        }
+    }
+
+    /// One line: what failed and why, then the hint.
+    public var description: String {
+        let what: String
+        switch self {
+        case .cannotOpenDevice(let path, let errno):
+            what = "cannot open \(path): \(errno.message)"
+        case .unsupportedAPIVersion(let version):
+            what = "KVM_GET_API_VERSION returned \(version), expected 12"
+        case .missingCapability(let capability):
+            what = "KVM lacks \(capability) (KVM_CHECK_EXTENSION returned 0)"
+        case .ioctlFailed(let operation, let errno):
+            what = "\(operation) failed: \(errno.message) (errno \(errno.rawValue))"
+        case .systemCallFailed(let operation, let errno):
+            what = "\(operation) failed: \(errno.message) (errno \(errno.rawValue))"
+        case .ucallAddressIsGuestRAM(let gpa):
+            what = "can't use \(hex(gpa)) as the ucall MMIO address: it is guest RAM"
+        case .noUcallAddress(let bits):
+            what = "can't find a ucall MMIO address: every candidate below 2^\(bits) is covered by a memslot"
+        case .malformedUcall(let problem):
+            what = "malformed ucall: \(problem)"
+        case .outOfGuestMemory(let requested, let available):
+            what = "out of guest memory: needed \(requested) bytes, \(available) left"
+        case .guestAddressInUse(let gva):
+            what = "guest-virtual address \(hex(gva)) is already mapped or reserved by the harness"
+        case .unmappedGuestAddress(let gva):
+            what = "guest-virtual address \(hex(gva)) is not mapped in the guest's page tables"
+        case .guestAddressOutsideMemory(let gva, let gpa):
+            what = "guest-virtual address \(hex(gva)) maps to guest-physical \(hex(gpa)), which no memslot backs"
+        case .notInGuestImage(let address):
+            what = "host address \(hex(address)) is not in the code loaded into this VM"
+        case .invalidArgument(let message):
+            what = message
+        case .unexpectedExit(let exit, let rip):
+            what = "expected a ucall, got \(exit.summary) at RIP \(hex(rip))"
+        case .interrupted:
+            what = "the vCPU was kicked out of KVM_RUN"
+        }
+        if let hint { return "\(what): \(hint)" }
+        return what
+    }
+}
+
+/// A ucall the host could not read, and what the guest did instead.
+public enum MalformedUcall: Equatable, Sendable, CustomStringConvertible {
+    /// The guest read the ucall MMIO address instead of writing it.
+    case read(size: Int)
+    /// The guest wrote the ucall MMIO address with a store of `size` bytes; a ucall is one 8-byte store.
+    case wrongSize(Int)
+    /// The struct's guest-virtual address is not mapped in the guest's page tables (at CR3 at the time of the exit).
+    case unmappedPointer(gva: UInt64)
+    /// The struct's guest-virtual address maps to a guest-physical address outside every memslot.
+    case pointerOutsideMemory(gva: UInt64, gpa: UInt64)
+
+    public var description: String {
+        switch self {
+        case .read(let size):
+            return "the guest read \(size) bytes from the ucall MMIO address; a ucall is an 8-byte write"
+        case .wrongSize(let size):
+            return "the guest wrote \(size) bytes to the ucall MMIO address; a ucall is an 8-byte write"
+        case .unmappedPointer(let gva):
+            return "the ucall struct pointer \(hex(gva)) is not mapped in the guest's page tables"
+        case .pointerOutsideMemory(let gva, let gpa):
+            return "the ucall struct pointer \(hex(gva)) maps to guest-physical \(hex(gpa)), outside guest memory"
+        }
+    }
+}
+
+extension Errno {
+    /// strerror(3)'s text for this errno.
+    var message: String { description }
+}
+
+/// `0x` followed by the value in lower-case hex.
+@inline(__always)
+func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }

@@ -1,0 +1,229 @@
+import CKVM
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// What one `KVM_RUN` ended with, from the harness's point of view.
+public enum VcpuEvent: Hashable, Sendable {
+    /// The guest made a ucall (MMIO or port I/O transport), decoded.
+    case ucall(Ucall)
+    /// Any other exit.
+    case exit(VcpuExit)
+    /// The vCPU was kicked out of `KVM_RUN` by `kick()` (a deadline, or another vCPU's failure).
+    case kicked
+}
+
+/// How a ucall reached the host.
+public enum UcallTransport: String, Sendable {
+    /// An 8-byte store to the ucall MMIO address.
+    case mmio
+    /// An IN from port 0x1000 with the struct's address in RDI.
+    case pio
+}
+
+/// One virtual CPU: its file descriptor, its `kvm_run` mapping, and the ucall loop.
+///
+/// A vCPU is driven by one thread at a time (`KVM_RUN` blocks, so keep it off Swift's cooperative pool: the test
+/// helpers give every vCPU a thread of its own). `kick()` may be called from any thread.
+public final class VCPU: @unchecked Sendable {
+    /// The vCPU index (its `KVM_CREATE_VCPU` id and initial APIC ID).
+    public let index: Int
+    let fd: FileDescriptor
+    private let runMapping: HostMapping
+    let run: UnsafeMutablePointer<kvm_run>
+    private let state: VMState
+    private let ucallAddress: UInt64
+    private let physicalAddressBits: Int
+
+    /// Exit counts by reason since the vCPU was created.
+    public private(set) var statistics = ExitStatistics()
+    /// When true, each `KVM_RUN` is timed and the time is added to `statistics` (two clock reads per exit).
+    public var measuresExitTimes = false
+    /// The last ucall decoded, for diagnostics.
+    public private(set) var lastUcall: Ucall?
+    /// How the last ucall arrived.
+    public private(set) var lastUcallTransport: UcallTransport?
+    /// The last exit that was not a ucall.
+    public private(set) var lastExit: VcpuExit?
+
+    private let stopRequested = Atomic<Bool>(false)
+    private let runningThread = Atomic<UInt>(0)
+
+    init(index: Int, fd: FileDescriptor, mmapSize: Int, state: VMState) throws(KVMError) {
+        self.index = index
+        self.fd = fd
+        self.state = state
+        ucallAddress = state.ucallAddress
+        physicalAddressBits = state.physicalAddressBits
+        do {
+            runMapping = try HostMapping(shared: fd, size: mmapSize, operation: "mmap(kvm_run of vCPU \(index))")
+        } catch {
+            closeQuietly(fd)
+            throw error
+        }
+        run = runMapping.base.assumingMemoryBound(to: kvm_run.self)
+        // Ask KVM to copy the registers into kvm_run on every exit: the ucall path needs CR3 (and RDI for the
+        // port-I/O transport), and reading them there saves an ioctl per exit.
+        ckvm_run_set_valid_regs(run, UInt64(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS))
+    }
+
+    deinit { closeQuietly(fd) }
+
+    // MARK: - Running
+
+    /// Runs the guest until the next exit and decodes it (one `KVM_RUN`, retried after stray signals).
+    ///
+    /// A ucall exit (an 8-byte write of a struct pointer to the ucall MMIO address, or an IN from port 0x1000) is
+    /// decoded by walking the guest's page tables from CR3 at the exit and reading the struct through memslots
+    /// only. Any other exit is returned as it is.
+    ///
+    /// - Throws: `.malformedUcall` for an access to the ucall address that is not a readable 8-byte write,
+    ///   `.ioctlFailed("KVM_RUN")` if KVM refuses to run the vCPU.
+    public func step() throws(KVMError) -> VcpuEvent {
+        runningThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        let started = measuresExitTimes ? Self.now() : 0
+        while ckvm_ioctl_int(fd.rawValue, CKVM_RUN, 0) < 0 {
+            let error = Glibc.errno
+            guard error == EINTR || error == EAGAIN else {
+                throw .ioctlFailed(operation: "KVM_RUN", errno: Errno(rawValue: error))
+            }
+            if stopRequested.load(ordering: .sequentiallyConsistent) {
+                statistics.record(UInt32(KVM_EXIT_INTR), nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+                return .kicked
+            }
+        }
+        let reason = ckvm_run_exit_reason(run)
+        statistics.record(reason, nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+
+        if reason == UInt32(KVM_EXIT_MMIO) && ckvm_run_mmio_phys_addr(run) == ucallAddress {
+            let length = Int(ckvm_run_mmio_len(run))
+            guard ckvm_run_mmio_is_write(run) != 0 else { throw .malformedUcall(.read(size: length)) }
+            guard length == 8 else { throw .malformedUcall(.wrongSize(length)) }
+            return .ucall(try decodeUcall(at: ckvm_run_mmio_data_u64(run), transport: .mmio))
+        }
+        if reason == UInt32(KVM_EXIT_IO) && ckvm_run_io_port(run) == Self.ucallPort
+            && ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_IN)
+        {
+            return .ucall(try decodeUcall(at: ckvm_run_sync_regs(run).pointee.rdi, transport: .pio))
+        }
+        let exit = VcpuExit.decode(run, mapSize: runMapping.size)
+        lastExit = exit
+        return .exit(exit)
+    }
+
+    /// Runs the guest until its next ucall, as the kernel selftests' `vcpu_run` + `get_ucall` do.
+    ///
+    /// - Throws: `.unexpectedExit` (with RIP) for any exit that is not a ucall, `.interrupted` if kicked,
+    ///   `.malformedUcall`, or `.ioctlFailed`.
+    public func nextUcall() throws(KVMError) -> Ucall {
+        switch try step() {
+        case .ucall(let ucall):
+            return ucall
+        case .exit(let exit):
+            throw .unexpectedExit(exit, rip: lastExitRegisters.rip)
+        case .kicked:
+            throw .interrupted
+        }
+    }
+
+    /// The port of the x86 port-I/O ucall transport.
+    public static let ucallPort = UInt16(0x1000)
+
+    @inline(__always)
+    private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
+        let memory = GuestVirtualMemory(
+            memory: state.memslots, cr3: ckvm_run_sync_sregs(run).pointee.cr3, physicalAddressBits: physicalAddressBits)
+        let ucall = try UcallDecoder.decode(gva: gva, memory: memory)
+        lastUcall = ucall
+        lastUcallTransport = transport
+        return ucall
+    }
+
+    @inline(__always)
+    private static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+
+    // MARK: - Kicking
+
+    /// Makes the vCPU leave `KVM_RUN` as soon as possible and stay out: `step()` returns `.kicked` until
+    /// `clearKick()`. Safe from any thread.
+    ///
+    /// It sets `kvm_run.immediate_exit` before signalling the thread, so a thread that is between its last check and
+    /// the ioctl still returns at once: there is no window in which the kick is lost.
+    public func kick() {
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        ckvm_run_set_immediate_exit(run, 1)
+        let thread = runningThread.load(ordering: .sequentiallyConsistent)
+        if thread != 0 { pthread_kill(pthread_t(thread), KickSignal.number) }
+    }
+
+    /// Whether `kick()` was called and not cleared.
+    public var isKicked: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
+
+    /// Lets the vCPU run again after a kick.
+    public func clearKick() {
+        ckvm_run_set_immediate_exit(run, 0)
+        stopRequested.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: - Registers
+
+    /// The general-purpose registers KVM copied into `kvm_run` at the last exit (no ioctl).
+    public var lastExitRegisters: kvm_regs { ckvm_run_sync_regs(run).pointee }
+
+    /// The special registers KVM copied into `kvm_run` at the last exit (no ioctl).
+    public var lastExitSpecialRegisters: kvm_sregs { ckvm_run_sync_sregs(run).pointee }
+
+    /// The general-purpose registers (`KVM_GET_REGS`).
+    public func registers() throws(KVMError) -> kvm_regs {
+        var regs = kvm_regs()
+        try kvmIoctl(fd, CKVM_GET_REGS, &regs, "KVM_GET_REGS")
+        return regs
+    }
+
+    /// Sets the general-purpose registers (`KVM_SET_REGS`).
+    public func setRegisters(_ regs: kvm_regs) throws(KVMError) {
+        var copy = regs
+        try kvmIoctl(fd, CKVM_SET_REGS, &copy, "KVM_SET_REGS")
+    }
+
+    /// The special registers (`KVM_GET_SREGS`).
+    public func specialRegisters() throws(KVMError) -> kvm_sregs {
+        var sregs = kvm_sregs()
+        try kvmIoctl(fd, CKVM_GET_SREGS, &sregs, "KVM_GET_SREGS")
+        return sregs
+    }
+
+    /// Sets the special registers (`KVM_SET_SREGS`).
+    public func setSpecialRegisters(_ sregs: kvm_sregs) throws(KVMError) {
+        var copy = sregs
+        try kvmIoctl(fd, CKVM_SET_SREGS, &copy, "KVM_SET_SREGS")
+    }
+
+    /// Pending and injected exceptions, interrupts and NMIs (`KVM_GET_VCPU_EVENTS`).
+    public func events() throws(KVMError) -> kvm_vcpu_events {
+        var events = kvm_vcpu_events()
+        try kvmIoctl(fd, CKVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS")
+        return events
+    }
+
+    /// Sets the CPUID the guest sees (`KVM_SET_CPUID2`). Set it before the special registers: KVM derives the
+    /// guest's MAXPHYADDR from it, and the reserved-bit checks on the page tables follow.
+    public func setCPUID(_ table: CPUIDTable) throws(KVMError) {
+        try table.withKVMCPUID2 { (pointer) throws(KVMError) in
+            _ = try kvmIoctl(fd, CKVM_SET_CPUID2, pointer, "KVM_SET_CPUID2")
+        }
+    }
+
+    /// Sets XCR0 (`KVM_SET_XCRS`).
+    public func setXCR0(_ value: UInt64) throws(KVMError) {
+        var xcrs = kvm_xcrs()
+        xcrs.nr_xcrs = 1
+        xcrs.xcrs.0.xcr = 0
+        xcrs.xcrs.0.value = value
+        try kvmIoctl(fd, CKVM_SET_XCRS, &xcrs, "KVM_SET_XCRS")
+    }
+}

@@ -1,0 +1,428 @@
+import CKVM
+import Glibc
+import KVMHarnessGuest
+import KVMHarnessStubs
+import SystemPackage
+
+/// What a VM's vCPUs share with it: the VM file descriptor, guest memory and the ucall address.
+///
+/// A separate object so that vCPUs keep guest memory alive without a reference cycle with the VM.
+final class VMState: @unchecked Sendable {
+    let fd: FileDescriptor
+    var memslots = MemslotTable()
+    var backings: [HostMapping] = []
+    var ucallAddress: UInt64 = 0
+    let physicalAddressBits: Int
+
+    init(fd: FileDescriptor, physicalAddressBits: Int) {
+        self.fd = fd
+        self.physicalAddressBits = physicalAddressBits
+    }
+
+    deinit { closeQuietly(fd) }
+}
+
+/// A KVM virtual machine set up for guest selftests: guest RAM, the harness's page tables, GDT, IDT and exception
+/// stubs, the ucall MMIO address, and the vCPUs.
+///
+/// Guest-physical layout: RAM at 0 (slot 0, lazily backed), read-only memslots over the host's code above it, and
+/// the ucall MMIO address outside every slot (found by `UcallAddressSearch`). Guest-virtual layout: guest code at the
+/// addresses it was linked or loaded at (lower half), the ucall page identity-mapped, the harness's own structures
+/// in the reserved top 512 GiB (`KVMH_RESERVED_BASE`).
+///
+/// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs; the memory layout must not change
+/// while they run.
+public final class VirtualMachine: @unchecked Sendable {
+    /// How to build a VM.
+    public struct Configuration: Sendable {
+        /// The default guest RAM: 64 MiB, backed only where the guest touches it.
+        public static let defaultMemorySize: UInt64 = 64 << 20
+
+        /// Guest RAM in bytes (whole pages, at least 1 MiB).
+        public var memorySize: UInt64
+        /// The ucall MMIO address to use instead of searching for one (it must be outside guest memory).
+        public var ucallAddress: UInt64?
+        /// The KVM device.
+        public var devicePath: String
+
+        /// A configuration; the defaults suit most tests.
+        public init(
+            memorySize: UInt64 = Configuration.defaultMemorySize, ucallAddress: UInt64? = nil,
+            devicePath: String = KVM.defaultPath
+        ) {
+            self.memorySize = memorySize
+            self.ucallAddress = ucallAddress
+            self.devicePath = devicePath
+        }
+    }
+
+    /// The KVM handle the VM was created from.
+    public let kvm: KVM
+    /// The configuration it was built with.
+    public let configuration: Configuration
+    let state: VMState
+    var allocator: PhysicalPageAllocator
+    /// The harness's page tables (the vCPUs' initial CR3 is `pageTables.root`).
+    public let pageTables: PageTables
+    /// The guest's linear-address width (CPUID 0x80000008 as given to the vCPUs).
+    public let virtualAddressBits: Int
+    /// The vCPUs, in index order.
+    public private(set) var vcpus: [VCPU] = []
+    /// The host objects whose code is visible in the guest (by the address range of their segments).
+    private var loadedRanges: [PageRun] = []
+    private var nextSlot: UInt32 = 0
+    private var nextSharedGPA: UInt64
+
+    /// The guest-physical address of the ucall MMIO exit (identity-mapped).
+    public var ucallAddress: UInt64 { state.ucallAddress }
+    /// The guest's MAXPHYADDR.
+    public var physicalAddressBits: Int { state.physicalAddressBits }
+    /// The memslots.
+    public var memslots: MemslotTable { state.memslots }
+
+    /// Creates a VM with guest RAM, the harness's structures and the ucall address, and no vCPUs yet.
+    ///
+    /// - Parameters:
+    ///   - configuration: memory size, ucall address, device.
+    ///   - kvm: an open KVM handle to share; by default the device in `configuration` is opened.
+    /// - Throws: the newcomer errors of `KVM.init`, `.ioctlFailed("KVM_CREATE_VM")`, `.ucallAddressIsGuestRAM`.
+    public init(configuration: Configuration = Configuration(), kvm: KVM? = nil) throws(KVMError) {
+        let memorySize = configuration.memorySize
+        guard memorySize >= 1 << 20, memorySize & 0xfff == 0, memorySize <= 1 << 40 else {
+            throw .invalidArgument(
+                "guest memory must be whole pages between 1 MiB and 1 TiB, not \(memorySize) bytes")
+        }
+        let handle: KVM
+        if let kvm { handle = kvm } else { handle = try KVM(path: configuration.devicePath) }
+        let kvm = handle
+        self.kvm = kvm
+        self.configuration = configuration
+        let vmFD = FileDescriptor(rawValue: try kvmIoctl(kvm.fd, CKVM_CREATE_VM, 0, "KVM_CREATE_VM"))
+        let physicalBits = min(kvm.supportedCPUID.physicalAddressBits, KVM.hostAddressBits.physical)
+        state = VMState(fd: vmFD, physicalAddressBits: physicalBits)
+        virtualAddressBits = kvm.supportedCPUID.virtualAddressBits
+        allocator = PhysicalPageAllocator(start: 0x1000, end: memorySize)
+        nextSharedGPA = max(memorySize, 1 << 32).roundedUp(to: 2 << 20)
+
+        pageTables = try PageTables(allocator: &allocator, physicalAddressBits: physicalBits)
+        let ram = try HostMapping(anonymous: Int(memorySize))
+        state.backings.append(ram)
+        try addMemslot(gpa: 0, size: memorySize, host: ram.base, readOnly: false, purpose: "guest RAM")
+
+        try setUpUcallAddress(requested: configuration.ucallAddress)
+        try setUpHarnessRegion()
+    }
+
+    /// Creates a VM running C code compiled into this process: loads the object that contains `entry` and adds
+    /// `vcpus` vCPUs starting there with `arguments` in RDI, RSI, ...
+    public convenience init(
+        entry: GuestFunction, vcpus: Int = 1, arguments: [UInt64] = [], configuration: Configuration = Configuration(),
+        kvm: KVM? = nil
+    ) throws(KVMError) {
+        try self.init(configuration: configuration, kvm: kvm)
+        guard vcpus >= 1 else { throw .invalidArgument("a VM needs at least one vCPU, not \(vcpus)") }
+        for _ in 0..<vcpus { try addVCPU(entry: entry, arguments: arguments) }
+    }
+
+    // MARK: - Memory
+
+    /// Registers host memory as guest-physical memory (`KVM_SET_USER_MEMORY_REGION`).
+    private func addMemslot(gpa: UInt64, size: UInt64, host: UnsafeMutableRawPointer, readOnly: Bool, purpose: String)
+        throws(KVMError)
+    {
+        if state.ucallAddress != 0 && gpa <= state.ucallAddress && state.ucallAddress - gpa < size {
+            throw .invalidArgument("memslot at \(hex(gpa)) would cover the ucall MMIO address \(hex(state.ucallAddress))")
+        }
+        var region = kvm_userspace_memory_region()
+        region.slot = nextSlot
+        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : 0
+        region.guest_phys_addr = gpa
+        region.memory_size = size
+        region.userspace_addr = UInt64(UInt(bitPattern: host))
+        try kvmIoctl(state.fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION")
+        state.memslots.insert(
+            Memslot(
+                slot: nextSlot, guestPhysicalAddress: gpa, size: size, hostAddress: UInt(bitPattern: host),
+                readOnly: readOnly, purpose: purpose))
+        nextSlot += 1
+    }
+
+    /// Allocates `size` bytes of guest RAM (whole pages, zeroed) and maps them at `gva`.
+    ///
+    /// - Returns: the guest-physical address of the first page.
+    /// - Throws: `.guestAddressInUse` if any page is already mapped, `.outOfGuestMemory`.
+    @discardableResult
+    public func allocate(gva: UInt64, size: UInt64, writable: Bool = true, executable: Bool = false)
+        throws(KVMError) -> UInt64
+    {
+        let gpa = try allocator.allocate(size)
+        var flags: PageTableFlags = writable ? [.writable] : []
+        if !executable { flags.insert(.noExecute) }
+        try pageTables.map(
+            gva: gva.roundedDown(to: 4096), gpa: gpa, size: size.roundedUp(to: 4096), flags: flags,
+            memory: state.memslots, allocator: &allocator)
+        return gpa
+    }
+
+    /// Guest-virtual memory through the harness's page tables.
+    private var virtualMemory: GuestVirtualMemory<MemslotTable> {
+        GuestVirtualMemory(memory: state.memslots, cr3: pageTables.root, physicalAddressBits: physicalAddressBits)
+    }
+
+    /// Where `gva` lands in guest-physical memory under the harness's page tables.
+    public func translate(_ gva: UInt64) -> Translation { pageTables.translate(gva, memory: state.memslots) }
+
+    /// Copies `count` bytes at guest-virtual `gva` into `destination`.
+    ///
+    /// - Throws: `.unmappedGuestAddress` or `.guestAddressOutsideMemory`.
+    public func read(gva: UInt64, into destination: UnsafeMutableRawPointer, count: Int) throws(KVMError) {
+        switch virtualMemory.read(gva: gva, into: destination, count: count) {
+        case nil: return
+        case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
+        case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
+        }
+    }
+
+    /// Copies `count` bytes from `source` to guest-virtual `gva`, page by page.
+    ///
+    /// - Throws: `.unmappedGuestAddress`, or `.guestAddressOutsideMemory` (also for read-only shared code pages).
+    public func write(gva: UInt64, from source: UnsafeRawPointer, count: Int) throws(KVMError) {
+        var done = 0
+        while done < count {
+            let address = gva + UInt64(done)
+            let chunk = min(count - done, 4096 - Int(address & 0xfff))
+            guard case .mapped(let gpa, _, _) = translate(address) else { throw .unmappedGuestAddress(gva: address) }
+            guard state.memslots.write(gpa: gpa, from: source + done, count: chunk) else {
+                throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
+            }
+            done += chunk
+        }
+    }
+
+    /// Reads a value of a trivial type at guest-virtual `gva`.
+    public func read<T: BitwiseCopyable>(_ type: T.Type, at gva: UInt64) throws(KVMError) -> T {
+        try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { (buffer) throws(KVMError) -> T in
+            try read(gva: gva, into: buffer.baseAddress!, count: MemoryLayout<T>.size)
+            return buffer[0]
+        }
+    }
+
+    /// Writes a value of a trivial type at guest-virtual `gva`.
+    public func write<T: BitwiseCopyable>(_ value: T, at gva: UInt64) throws(KVMError) {
+        var copy = value
+        try withUnsafeBytes(of: &copy) { (bytes) throws(KVMError) in
+            try write(gva: gva, from: bytes.baseAddress!, count: bytes.count)
+        }
+    }
+
+    /// Writes the elements of an array of a trivial type at guest-virtual `gva`.
+    public func write<T: BitwiseCopyable>(contentsOf array: [T], at gva: UInt64) throws(KVMError) {
+        let failure: KVMError? = array.withUnsafeBytes { bytes in
+            do throws(KVMError) {
+                try write(gva: gva, from: bytes.baseAddress!, count: bytes.count)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Copies a host global (a C global of the guest code) into the guest's copy of it, which lives at the same
+    /// address. Each VM has private copies of the writable globals, taken when the code was loaded; use this to
+    /// change one afterwards (the kernel selftests' `sync_global_to_guest`).
+    public func syncToGuest<T: BitwiseCopyable>(_ global: UnsafeMutablePointer<T>) throws(KVMError) {
+        try write(global.pointee, at: UInt64(UInt(bitPattern: global)))
+    }
+
+    /// Copies the guest's copy of a global back into the host's (`sync_global_from_guest`).
+    public func syncFromGuest<T: BitwiseCopyable>(_ global: UnsafeMutablePointer<T>) throws(KVMError) {
+        global.pointee = try read(T.self, at: UInt64(UInt(bitPattern: global)))
+    }
+
+    // MARK: - Code
+
+    /// Makes the C code, constants and globals of the host object containing `address` visible in the guest at
+    /// their host addresses: read-only pages are shared through read-only memslots, writable pages copied (see
+    /// `CodeLayout`). Does nothing if that object is already loaded.
+    ///
+    /// - Throws: `.notInGuestImage` if no loaded object contains `address`.
+    public func loadCode(containing address: UInt64) throws(KVMError) {
+        if isLoaded(address) { return }
+        guard let image = InProcessImage.containing(address) else { throw .notInGuestImage(hostAddress: address) }
+        let runs = CodeLayout.plan(image.segments)
+        for run in runs {
+            switch run.placement {
+            case .sharedReadOnly:
+                // Keep the guest-physical address congruent with the host address modulo 2 MiB, so KVM can use
+                // large pages where the host has them.
+                let gpa = nextSharedGPA.roundedUp(to: 2 << 20) + (run.address & ((2 << 20) - 1))
+                nextSharedGPA = gpa + run.size
+                // SAFETY: the run lies inside PT_LOAD segments of a loaded object, which stay mapped for the life
+                // of the process; the memslot is read-only, so the guest cannot write them.
+                try addMemslot(
+                    gpa: gpa, size: run.size, host: UnsafeMutableRawPointer(bitPattern: UInt(run.address))!,
+                    readOnly: true, purpose: "host code (read-only)")
+                try pageTables.map(
+                    gva: run.address, gpa: gpa, size: run.size, flags: run.executable ? [] : [.noExecute],
+                    memory: state.memslots, allocator: &allocator)
+            case .copied:
+                let gpa = try allocate(gva: run.address, size: run.size, writable: true, executable: run.executable)
+                guard let destination = state.memslots.mutablePointer(gpa: gpa, count: Int(run.size)) else {
+                    throw .guestAddressOutsideMemory(gva: run.address, gpa: gpa)
+                }
+                // SAFETY: the source run lies inside writable PT_LOAD segments (mapped, readable), the destination
+                // inside guest RAM just allocated for it.
+                destination.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(run.address))!, byteCount: Int(run.size))
+            }
+        }
+        loadedRanges += runs
+        publishUcallAddressToGuestRuntime()
+    }
+
+    /// Whether `address` is inside code or data already loaded from the host.
+    public func isLoaded(_ address: UInt64) -> Bool {
+        loadedRanges.contains { address >= $0.address && address - $0.address < $0.size }
+    }
+
+    /// Writes the ucall address into the guest's copy of the guest runtime's `ucall_exit_mmio_addr`, if the object
+    /// that holds it is loaded.
+    private func publishUcallAddressToGuestRuntime() {
+        // SAFETY: taking the address of the guest runtime's global; the host never writes through it.
+        let global = withUnsafeMutablePointer(to: &ucall_exit_mmio_addr) { UInt64(UInt(bitPattern: $0)) }
+        if isLoaded(global) { try? write(state.ucallAddress, at: global) }
+    }
+
+    // MARK: - Harness structures
+
+    private func setUpUcallAddress(requested: UInt64?) throws(KVMError) {
+        let memslots = state.memslots
+        let isBacked = { (gpa: UInt64) in memslots.overlaps(gpa: gpa, size: 8) }
+        let gpa: UInt64
+        if let requested {
+            gpa = try UcallAddressSearch.validate(
+                requested, physicalAddressBits: physicalAddressBits, virtualAddressBits: virtualAddressBits,
+                isBacked: isBacked)
+        } else {
+            gpa = try UcallAddressSearch.find(
+                physicalAddressBits: physicalAddressBits, virtualAddressBits: virtualAddressBits, isBacked: isBacked)
+        }
+        // Identity-map the page: writable (the ucall is a store), never executable.
+        try pageTables.map(
+            gva: gpa.roundedDown(to: 4096), gpa: gpa.roundedDown(to: 4096), flags: [.writable, .noExecute],
+            memory: state.memslots, allocator: &allocator)
+        state.ucallAddress = gpa
+    }
+
+    private func setUpHarnessRegion() throws(KVMError) {
+        // The stubs: copied from this binary, where they are assembled but never run.
+        let start = UInt(bitPattern: kvmh_stubs_start_address())
+        let size = UInt64(UInt(bitPattern: kvmh_stubs_end_address()) - start)
+        try allocate(gva: UInt64(KVMH_STUBS_GVA), size: size, writable: false, executable: true)
+        try writeInitial(gva: UInt64(KVMH_STUBS_GVA), bytes: UnsafeRawPointer(bitPattern: start)!, count: Int(size))
+
+        try allocate(gva: UInt64(KVMH_DATA_GVA), size: 4096)
+        try writeInitial(state.ucallAddress, at: UInt64(KVMH_DATA_GVA) + UInt64(KVMH_DATA_UCALL_GPA))
+
+        let idt = LongMode.idt()
+        try allocate(gva: UInt64(KVMH_IDT_GVA), size: 4096, writable: false)
+        try write(contentsOf: idt, at: UInt64(KVMH_IDT_GVA))
+    }
+
+    /// Writes through the harness's page tables into guest RAM, read-only mappings included (for setting up).
+    private func writeInitial(gva: UInt64, bytes: UnsafeRawPointer, count: Int) throws(KVMError) {
+        try write(gva: gva, from: bytes, count: count)
+    }
+
+    private func writeInitial<T: BitwiseCopyable>(_ value: T, at gva: UInt64) throws(KVMError) {
+        try write(value, at: gva)
+    }
+
+    /// The guest-virtual address of vCPU `index`'s block in the reserved region.
+    static func vcpuBlock(_ index: Int) -> UInt64 { UInt64(KVMH_VCPU_BASE) + UInt64(index) * UInt64(KVMH_VCPU_STRIDE) }
+
+    /// Where a guest entry function returns to: the stub that reports an ABORT saying so.
+    static var entryReturnedAddress: UInt64 {
+        UInt64(KVMH_STUBS_GVA)
+            + UInt64(UInt(bitPattern: kvmh_stub_entry_returned_address()) - UInt(bitPattern: kvmh_stubs_start_address()))
+    }
+
+    /// The canary the stack protector finds at %fs:0x28 in the guest ("KVMHarns").
+    static let stackCanary: UInt64 = 0x736e_7261_484d_564b
+
+    // MARK: - vCPUs
+
+    /// Adds a vCPU that starts at `entry` with `arguments` in RDI, RSI, RDX, RCX, R8, R9, loading the host code
+    /// around `entry` first if it is in-process code that is not loaded yet.
+    @discardableResult
+    public func addVCPU(entry: GuestFunction, arguments: [UInt64] = []) throws(KVMError) -> VCPU {
+        if !isLoaded(entry.address), InProcessImage.containing(entry.address) != nil {
+            try loadCode(containing: entry.address)
+        }
+        return try addVCPU(entryAddress: entry.address, arguments: arguments)
+    }
+
+    /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own
+    /// GDT, TSS, exception stack and 128 KiB stack (RSP 8 modulo 16, as after a call, with the entry-returned stub
+    /// as return address).
+    ///
+    /// The order of the ioctls matters: `KVM_SET_CPUID2` first (it sets the guest's MAXPHYADDR), then
+    /// `KVM_SET_SREGS`, `KVM_SET_XCRS`, `KVM_SET_REGS`.
+    @discardableResult
+    public func addVCPU(entryAddress: UInt64, arguments: [UInt64] = []) throws(KVMError) -> VCPU {
+        guard arguments.count <= 6 else { throw .invalidArgument("at most 6 entry arguments, not \(arguments.count)") }
+        let index = vcpus.count
+        let maxVCPUs = Int(kvm.check(.maxVCPUs))
+        guard maxVCPUs == 0 || index < maxVCPUs else {
+            throw .invalidArgument("this host's KVM allows at most \(maxVCPUs) vCPUs per VM")
+        }
+        let block = Self.vcpuBlock(index)
+        let gdtGVA = block + UInt64(KVMH_VCPU_GDT)
+        let tssGVA = block + UInt64(KVMH_VCPU_TSS)
+        let tlsGVA = block + UInt64(KVMH_VCPU_TLS)
+        let exceptionStack = block + UInt64(KVMH_VCPU_EXCEPTION_STACK)
+        let exceptionStackTop = exceptionStack + UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE)
+        let stack = block + UInt64(KVMH_VCPU_STACK)
+        let stackTop = stack + UInt64(KVMH_VCPU_STACK_SIZE)
+
+        try allocate(gva: gdtGVA, size: 4096)
+        try write(contentsOf: LongMode.gdt(tssBase: tssGVA), at: gdtGVA)
+        try allocate(gva: tssGVA, size: 4096)
+        try write(contentsOf: LongMode.tss(exceptionStackTop: exceptionStackTop), at: tssGVA)
+        try allocate(gva: tlsGVA, size: 4096)
+        try write(tlsGVA, at: tlsGVA)  // %fs:0 points to itself, as a TCB does
+        try write(Self.stackCanary, at: tlsGVA + 0x28)
+        try allocate(gva: exceptionStack, size: UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE))
+        try allocate(gva: stack, size: UInt64(KVMH_VCPU_STACK_SIZE))
+        try write(Self.entryReturnedAddress, at: stackTop - 8)
+
+        let vcpuFD = FileDescriptor(
+            rawValue: try kvmIoctl(state.fd, CKVM_CREATE_VCPU, UInt(index), "KVM_CREATE_VCPU"))
+        let vcpu = try VCPU(index: index, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
+
+        let cpuid = kvm.supportedCPUID
+        try vcpu.setCPUID(cpuid.withAPICID(UInt32(index)))
+        let xsave = cpuid.hasXSAVE && kvm.has(.xcrs)
+        var sregs = try vcpu.specialRegisters()
+        LongMode.configure(&sregs, cr3: pageTables.root, gdtBase: gdtGVA, tssBase: tssGVA, fsBase: tlsGVA, xsave: xsave)
+        try vcpu.setSpecialRegisters(sregs)
+        if xsave {
+            // x87 and SSE always; AVX where the CPU has it. Larger state components stay off.
+            try vcpu.setXCR0(cpuid.supportedXCR0 & 0x7 | 0x3)
+        }
+        var regs = kvm_regs()
+        regs.rip = entryAddress
+        regs.rsp = stackTop - 8
+        regs.rflags = 0x2
+        let values = arguments + [UInt64](repeating: 0, count: 6 - arguments.count)
+        regs.rdi = values[0]
+        regs.rsi = values[1]
+        regs.rdx = values[2]
+        regs.rcx = values[3]
+        regs.r8 = values[4]
+        regs.r9 = values[5]
+        try vcpu.setRegisters(regs)
+        vcpus.append(vcpu)
+        return vcpu
+    }
+}

@@ -1,0 +1,144 @@
+/// The bits of an x86-64 page-table entry.
+public struct PageTableFlags: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    /// P: the entry maps something.
+    public static let present = PageTableFlags(rawValue: 1 << 0)
+    /// R/W: writes are allowed (at CPL0 too, since the harness sets CR0.WP).
+    public static let writable = PageTableFlags(rawValue: 1 << 1)
+    /// U/S: CPL3 may access it.
+    public static let user = PageTableFlags(rawValue: 1 << 2)
+    /// A: set by the CPU on access.
+    public static let accessed = PageTableFlags(rawValue: 1 << 5)
+    /// D: set by the CPU on write (leaf entries).
+    public static let dirty = PageTableFlags(rawValue: 1 << 6)
+    /// PS: a 1 GiB (PDPTE) or 2 MiB (PDE) page instead of a table.
+    public static let largePage = PageTableFlags(rawValue: 1 << 7)
+    /// XD: instruction fetches fault (needs EFER.NXE).
+    public static let noExecute = PageTableFlags(rawValue: 1 << 63)
+}
+
+/// What a guest-virtual address turned out to be, walking the guest's page tables.
+public enum Translation: Equatable, Sendable {
+    /// Mapped to `gpa`; `writable` is the AND of R/W along the walk, `executable` the NOR of XD.
+    case mapped(gpa: UInt64, writable: Bool, executable: Bool)
+    /// The address is not canonical (bits 63:47 differ), so no walk can map it.
+    case nonCanonical
+    /// An entry on the walk is not present; `level` 4 is the PML4, 1 the page table.
+    case notPresent(level: Int)
+    /// A table on the walk lies outside guest memory: the guest's page tables are corrupt.
+    case tableOutsideMemory(tableGPA: UInt64)
+}
+
+/// x86-64 4-level paging: building the harness's tables, and walking whatever tables the guest has.
+///
+/// Pure logic over `PhysicalMemory`: no ioctls, so it is tested on plain buffers.
+public struct PageTables: Sendable {
+    /// The guest-physical address of the PML4: the value for CR3.
+    public let root: UInt64
+    /// The guest's MAXPHYADDR, which bounds the address bits of every entry.
+    public let physicalAddressBits: Int
+
+    /// Creates empty tables, taking the PML4 page from `allocator`.
+    public init(allocator: inout PhysicalPageAllocator, physicalAddressBits: Int) throws(KVMError) {
+        root = try allocator.allocate(PhysicalPageAllocator.pageSize)
+        self.physicalAddressBits = physicalAddressBits
+    }
+
+    /// The mask of the address bits in an entry: bits 12 to MAXPHYADDR-1.
+    public static func addressMask(physicalAddressBits: Int) -> UInt64 {
+        let bits = min(max(physicalAddressBits, 32), 52)
+        return ((1 << UInt64(bits)) - 1) & ~0xfff
+    }
+
+    /// Whether bits 63:47 of `gva` are all equal, as 4-level paging requires.
+    @inline(__always)
+    public static func isCanonical(_ gva: UInt64) -> Bool {
+        let top = gva >> 47
+        return top == 0 || top == 0x1ffff
+    }
+
+    @inline(__always)
+    static func index(_ gva: UInt64, level: Int) -> UInt64 { (gva >> UInt64(12 + 9 * (level - 1))) & 0x1ff }
+
+    /// Maps the 4 KiB page at `gva` to `gpa`, allocating intermediate tables from `allocator`.
+    ///
+    /// - Throws: `.guestAddressInUse` if `gva` is already mapped (or covered by a large page),
+    ///   `.invalidArgument` for an unaligned or non-canonical address, `.outOfGuestMemory` for tables.
+    public func map(
+        gva: UInt64, gpa: UInt64, flags: PageTableFlags, memory: some PhysicalMemory,
+        allocator: inout PhysicalPageAllocator
+    ) throws(KVMError) {
+        guard gva & 0xfff == 0, gpa & 0xfff == 0, Self.isCanonical(gva) else {
+            throw .invalidArgument("can't map guest-virtual \(hex(gva)) to \(hex(gpa)): not page aligned or not canonical")
+        }
+        let mask = Self.addressMask(physicalAddressBits: physicalAddressBits)
+        var table = root
+        for level in stride(from: 4, to: 1, by: -1) {
+            let slot = table + Self.index(gva, level: level) * 8
+            guard let entry = memory.readU64(gpa: slot) else { throw .guestAddressOutsideMemory(gva: gva, gpa: slot) }
+            if entry & PageTableFlags.present.rawValue == 0 {
+                let next = try allocator.allocate(PhysicalPageAllocator.pageSize)
+                let value = next | PageTableFlags([.present, .writable]).rawValue
+                guard memory.writeU64(gpa: slot, value) else { throw .guestAddressOutsideMemory(gva: gva, gpa: slot) }
+                table = next
+            } else if entry & PageTableFlags.largePage.rawValue != 0 {
+                throw .guestAddressInUse(gva: gva)
+            } else {
+                table = entry & mask
+            }
+        }
+        let slot = table + Self.index(gva, level: 1) * 8
+        guard let existing = memory.readU64(gpa: slot) else { throw .guestAddressOutsideMemory(gva: gva, gpa: slot) }
+        guard existing & PageTableFlags.present.rawValue == 0 else { throw .guestAddressInUse(gva: gva) }
+        guard memory.writeU64(gpa: slot, (gpa & mask) | flags.union(.present).rawValue) else {
+            throw .guestAddressOutsideMemory(gva: gva, gpa: slot)
+        }
+    }
+
+    /// Maps `size` bytes (whole pages) at `gva` to the physically contiguous range at `gpa`.
+    public func map(
+        gva: UInt64, gpa: UInt64, size: UInt64, flags: PageTableFlags, memory: some PhysicalMemory,
+        allocator: inout PhysicalPageAllocator
+    ) throws(KVMError) {
+        var offset: UInt64 = 0
+        while offset < size {
+            try map(gva: gva + offset, gpa: gpa + offset, flags: flags, memory: memory, allocator: &allocator)
+            offset += PhysicalPageAllocator.pageSize
+        }
+    }
+
+    /// Translates through these tables.
+    public func translate(_ gva: UInt64, memory: some PhysicalMemory) -> Translation {
+        Self.translate(gva, cr3: root, physicalAddressBits: physicalAddressBits, memory: memory)
+    }
+
+    /// Walks the 4-level tables rooted at `cr3`, as the CPU would for a supervisor access, and reports where `gva`
+    /// lands. Handles 1 GiB and 2 MiB pages. Reads only through `memory`, so corrupt tables cannot make the host
+    /// read outside guest memory.
+    @inline(__always)
+    public static func translate(
+        _ gva: UInt64, cr3: UInt64, physicalAddressBits: Int, memory: some PhysicalMemory
+    ) -> Translation {
+        guard isCanonical(gva) else { return .nonCanonical }
+        let mask = addressMask(physicalAddressBits: physicalAddressBits)
+        var table = cr3 & mask
+        var writable = true
+        var executable = true
+        for level in stride(from: 4, through: 1, by: -1) {
+            let slot = table + index(gva, level: level) * 8
+            guard let entry = memory.readU64(gpa: slot) else { return .tableOutsideMemory(tableGPA: table) }
+            guard entry & PageTableFlags.present.rawValue != 0 else { return .notPresent(level: level) }
+            writable = writable && entry & PageTableFlags.writable.rawValue != 0
+            executable = executable && entry & PageTableFlags.noExecute.rawValue == 0
+            if level == 1 || (level <= 3 && entry & PageTableFlags.largePage.rawValue != 0) {
+                let pageMask: UInt64 = (1 << UInt64(12 + 9 * (level - 1))) - 1
+                let gpa = (entry & mask & ~pageMask) | (gva & pageMask)
+                return .mapped(gpa: gpa, writable: writable, executable: executable)
+            }
+            table = entry & mask
+        }
+        return .notPresent(level: 1)
+    }
+}

@@ -1,0 +1,8 @@
+// The KVMHarness guest runtime: everything guest C code includes.
+#ifndef KVMHARNESS_GUEST_H
+#define KVMHARNESS_GUEST_H
+
+#include "ucall.h"
+#include "guest_string.h"
+
+#endif

@@ -1,0 +1,109 @@
+// The ucall ABI between guest code and the KVMHarness host: a "hypercall to user space".
+//
+// The guest fills a `struct ucall` and hands the host its guest-virtual address, either with one 8-byte store to
+// the ucall MMIO address (the default transport; the harness publishes the address in `ucall_exit_mmio_addr` and
+// identity-maps it) or with an IN from port UCALL_PIO_PORT with the address in RDI (x86 only). The host walks the
+// guest's page tables to find the struct, decodes it and resumes the vCPU.
+#ifndef KVMHARNESS_GUEST_UCALL_H
+#define KVMHARNESS_GUEST_UCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The ucall commands. Values are ABI.
+enum {
+    UCALL_NONE = 0,      ///< Nothing; the host reports it and resumes.
+    UCALL_SYNC = 1,      ///< A checkpoint: args[0] is the stage, args[1...] are values for the host to check.
+    UCALL_ABORT = 2,     ///< A failed assertion: args[0] = expression, args[1] = file, args[2] = line, buffer = message.
+    UCALL_PRINTF = 3,    ///< A line of output: buffer = the text.
+    UCALL_DONE = 4,      ///< The guest finished successfully.
+    UCALL_UNHANDLED = 5, ///< An exception with no handler: args[0] = vector, args[1] = RIP, args[2] = error, args[3] = CR2.
+};
+
+#define UCALL_MAX_ARGS 7
+#define UCALL_BUFFER_SIZE 1024
+/// The x86 port-I/O transport: an IN from this port, with the struct's address in RDI.
+#define UCALL_PIO_PORT 0x1000
+
+/// One ucall, as the host reads it from guest memory.
+struct ucall {
+    uint64_t cmd;
+    uint64_t args[UCALL_MAX_ARGS];
+    char buffer[UCALL_BUFFER_SIZE];
+};
+
+_Static_assert(offsetof(struct ucall, cmd) == 0, "struct ucall ABI: cmd");
+_Static_assert(offsetof(struct ucall, args) == 8, "struct ucall ABI: args");
+_Static_assert(offsetof(struct ucall, buffer) == 64, "struct ucall ABI: buffer");
+_Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
+
+/// The guest-physical (and, identity-mapped, guest-virtual) address of the ucall MMIO exit. The harness writes it
+/// into the guest's copy of this variable before the guest runs; in the host process it stays 0.
+#if __has_attribute(swift_attr)
+// Swift sees it as nonisolated(unsafe): the host only takes its address, to find the guest's copy.
+extern uint64_t ucall_exit_mmio_addr __attribute__((swift_attr("nonisolated(unsafe)")));
+#else
+extern uint64_t ucall_exit_mmio_addr;
+#endif
+
+/// Hands a filled ucall to the host over the MMIO transport: one 8-byte store of the struct's address.
+/// The compiler barriers keep every store to `*uc` before the one that exits to the host, and keep the compiler
+/// from assuming `*uc` unchanged afterwards.
+static inline __attribute__((always_inline)) void ucall_send(struct ucall *uc) {
+    __asm__ volatile("" ::: "memory");
+    *(volatile uint64_t *)(uintptr_t)ucall_exit_mmio_addr = (uint64_t)(uintptr_t)uc;
+    __asm__ volatile("" ::: "memory");
+}
+
+/// Hands a filled ucall to the host over the x86 port-I/O transport: IN from UCALL_PIO_PORT, address in RDI.
+static inline __attribute__((always_inline)) void ucall_send_pio(struct ucall *uc) {
+    __asm__ volatile("inb %%dx, %%al" : : "d"((uint16_t)UCALL_PIO_PORT), "D"(uc) : "rax", "memory");
+}
+
+/// The general form: sends `cmd` with up to UCALL_MAX_ARGS u64 arguments (extra ones are dropped, missing ones 0).
+void ucall(uint64_t cmd, int nargs, ...);
+
+/// Sends `cmd` with exactly seven arguments, inlined so that a checkpoint costs a handful of guest instructions:
+/// eight stores and the exit. The 1 KiB buffer is left untouched; the host reads it only for PRINTF and ABORT.
+static inline __attribute__((always_inline)) void ucall7(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2,
+                                                         uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
+    struct ucall uc;
+    uc.cmd = cmd;
+    uc.args[0] = a0;
+    uc.args[1] = a1;
+    uc.args[2] = a2;
+    uc.args[3] = a3;
+    uc.args[4] = a4;
+    uc.args[5] = a5;
+    uc.args[6] = a6;
+    ucall_send(&uc);
+}
+
+// Argument counting and padding for GUEST_SYNC_ARGS: up to seven values, the rest 0.
+#define __UCALL_PAD7(a0, a1, a2, a3, a4, a5, a6, ...)                                                               \
+    (uint64_t)(a0), (uint64_t)(a1), (uint64_t)(a2), (uint64_t)(a3), (uint64_t)(a4), (uint64_t)(a5), (uint64_t)(a6)
+#define __UCALL_COUNT(...) __UCALL_COUNT_(__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define __UCALL_COUNT_(_1, _2, _3, _4, _5, _6, _7, _8, _9, n, ...) n
+
+/// A checkpoint: the host sees SYNC with args[0] = stage and the other arguments 0.
+#define GUEST_SYNC(stage) ucall7(UCALL_SYNC, (uint64_t)(stage), 0, 0, 0, 0, 0, 0)
+
+/// A checkpoint with values: GUEST_SYNC_ARGS(stage, v1, ..., v6) sends SYNC with args = [stage, v1, ..., v6, 0...].
+#define GUEST_SYNC_ARGS(...)                                                                                        \
+    do {                                                                                                            \
+        _Static_assert(__UCALL_COUNT(__VA_ARGS__) <= UCALL_MAX_ARGS, "GUEST_SYNC_ARGS takes at most 7 values");     \
+        ucall7(UCALL_SYNC, __UCALL_PAD7(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0));                                         \
+    } while (0)
+
+/// The guest is finished: the host sees DONE.
+#define GUEST_DONE() ucall7(UCALL_DONE, 0, 0, 0, 0, 0, 0, 0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

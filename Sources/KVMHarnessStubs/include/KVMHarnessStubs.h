@@ -1,0 +1,22 @@
+// The harness's own guest code. It is assembled into the host binary only so that the host can copy its bytes
+// into every VM at KVMH_STUBS_GVA; the host never executes it.
+#ifndef KVMHARNESS_STUBS_H
+#define KVMHARNESS_STUBS_H
+
+#include "kvmh_layout.h"
+
+/// First byte of the stub code: the 32 exception entry points, KVMH_STUB_ENTRY_SIZE bytes apart.
+extern const unsigned char kvmh_stubs_start[];
+/// Where a guest entry function returns to: reports an ABORT that says the entry function returned.
+extern const unsigned char kvmh_stub_entry_returned[];
+/// One past the last byte of the stub code.
+extern const unsigned char kvmh_stubs_end[];
+
+/// The address of kvmh_stubs_start.
+const void *kvmh_stubs_start_address(void);
+/// The address of kvmh_stub_entry_returned.
+const void *kvmh_stub_entry_returned_address(void);
+/// The address of kvmh_stubs_end.
+const void *kvmh_stubs_end_address(void);
+
+#endif

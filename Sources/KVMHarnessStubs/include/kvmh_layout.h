@@ -1,0 +1,41 @@
+// The guest-virtual layout that the harness reserves for its own structures, shared by the stubs (assembly) and
+// the host library (Swift imports these integer macros). Everything lives in the top 512 GiB of the canonical
+// upper half (PML4 slot 511), so it never collides with guest code, which lives in the lower half: in-process
+// guest code at the addresses the host process uses, and stand-alone images wherever they were linked.
+//
+// The stubs are position independent and reach the data page by its absolute address only.
+#ifndef KVMH_LAYOUT_H
+#define KVMH_LAYOUT_H
+
+/// Start of the reserved region (inclusive).
+#define KVMH_RESERVED_BASE 0xFFFFFF8000000000ULL
+/// The stub code (exception entry points, the entry-return trampoline), read-only and executable.
+#define KVMH_STUBS_GVA 0xFFFFFF8000000000ULL
+/// The harness data page: the ucall MMIO address and the exception handler table.
+#define KVMH_DATA_GVA 0xFFFFFF8000010000ULL
+/// Offset in the data page of the ucall MMIO guest-physical address (a u64).
+#define KVMH_DATA_UCALL_GPA 0x0
+/// Offset in the data page of the exception handler table: 32 u64 guest-virtual addresses, 0 = report UNHANDLED.
+#define KVMH_DATA_HANDLERS 0x100
+/// The interrupt descriptor table (256 gates of 16 bytes), shared by every vCPU.
+#define KVMH_IDT_GVA 0xFFFFFF8000020000ULL
+/// Per-vCPU blocks start here, one every KVMH_VCPU_STRIDE bytes.
+#define KVMH_VCPU_BASE 0xFFFFFF8000100000ULL
+#define KVMH_VCPU_STRIDE 0x40000ULL
+/// Offsets inside a vCPU block.
+#define KVMH_VCPU_GDT 0x0000
+#define KVMH_VCPU_TSS 0x1000
+#define KVMH_VCPU_TLS 0x2000
+/// The exception stack (IST1), with an unmapped guard page below it.
+#define KVMH_VCPU_EXCEPTION_STACK 0x4000
+#define KVMH_VCPU_EXCEPTION_STACK_SIZE 0x4000
+/// The guest stack, with an unmapped guard page below it.
+#define KVMH_VCPU_STACK 0x10000
+#define KVMH_VCPU_STACK_SIZE 0x20000
+/// End of the reserved region (exclusive).
+#define KVMH_RESERVED_END 0xFFFFFFFFFFFFF000ULL
+
+/// Size of the stub table entries: vector N's entry point is at KVMH_STUBS_GVA + N * KVMH_STUB_ENTRY_SIZE.
+#define KVMH_STUB_ENTRY_SIZE 16
+
+#endif
