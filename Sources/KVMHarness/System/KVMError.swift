@@ -4,7 +4,7 @@ import SystemPackage
 /// Every error KVMHarness throws: what failed, the errno where there is one, and what to do where that helps.
 ///
 /// `description` is one line that a test log or the CLI can print as it is.
-public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The KVM device could not be opened (`open("/dev/kvm")`).
     case cannotOpenDevice(path: String, errno: Errno)
     /// `KVM_GET_API_VERSION` returned something other than 12, the only stable KVM API.
@@ -118,7 +118,7 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A ucall the host could not read, and what the guest did instead.
-public enum MalformedUcall: Equatable, Sendable, CustomStringConvertible {
+public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
     /// The guest read the ucall MMIO address instead of writing it.
     case read(size: Int)
     /// The guest wrote the ucall MMIO address with a store of `size` bytes; a ucall is one 8-byte store.

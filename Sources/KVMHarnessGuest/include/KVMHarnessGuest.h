@@ -4,5 +4,7 @@
 
 #include "ucall.h"
 #include "guest_string.h"
+#include "guest_printf.h"
+#include "guest_assert.h"
 
 #endif

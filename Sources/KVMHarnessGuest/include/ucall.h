@@ -41,14 +41,17 @@ _Static_assert(offsetof(struct ucall, args) == 8, "struct ucall ABI: args");
 _Static_assert(offsetof(struct ucall, buffer) == 64, "struct ucall ABI: buffer");
 _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 
+/// Marks a guest global that Swift tests read or write (with VirtualMachine.syncToGuest/syncFromGuest): Swift 6
+/// then imports it as `nonisolated(unsafe)`. Each VM has its own copy; the host's copy is the test's to manage.
+#if defined(__has_attribute) && __has_attribute(swift_attr)
+#define GUEST_GLOBAL __attribute__((swift_attr("nonisolated(unsafe)")))
+#else
+#define GUEST_GLOBAL
+#endif
+
 /// The guest-physical (and, identity-mapped, guest-virtual) address of the ucall MMIO exit. The harness writes it
 /// into the guest's copy of this variable before the guest runs; in the host process it stays 0.
-#if __has_attribute(swift_attr)
-// Swift sees it as nonisolated(unsafe): the host only takes its address, to find the guest's copy.
-extern uint64_t ucall_exit_mmio_addr __attribute__((swift_attr("nonisolated(unsafe)")));
-#else
-extern uint64_t ucall_exit_mmio_addr;
-#endif
+extern uint64_t ucall_exit_mmio_addr GUEST_GLOBAL;
 
 /// Hands a filled ucall to the host over the MMIO transport: one 8-byte store of the struct's address.
 /// The compiler barriers keep every store to `*uc` before the one that exits to the host, and keep the compiler

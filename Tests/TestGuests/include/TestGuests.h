@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "ucall.h"
+
 /// SYNC(1, 0x11, 0x12), SYNC(2, 0x21, 0x22, 0x23), SYNC(3, a, b, a + b), DONE.
 void guest_sync_stages(uint64_t a, uint64_t b);
 /// Copies and zeroes a 1 KiB struct (compiler-generated memcpy/memset), then reports checksums.
@@ -19,7 +21,7 @@ void guest_ucall_unmapped(uint64_t gva);
 /// Counts up a global from its initial value and reports it.
 void guest_counter(void);
 /// The global `guest_counter` starts from.
-extern uint64_t guest_counter_value;
+extern uint64_t guest_counter_value GUEST_GLOBAL;
 /// Returns from the entry function without GUEST_DONE().
 void guest_returns(void);
 /// SYNC(vcpu id) then DONE, for multi-vCPU tests.

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import KVMHarness
+
+@Suite("Page tables: map and translate on plain memory")
+struct PageTablesTests {
+    func makeTables() throws -> (PageTables, BufferMemory, PhysicalPageAllocator) {
+        var allocator = PhysicalPageAllocator(start: 0x1000, end: 0x40_0000)
+        let tables = try PageTables(allocator: &allocator, physicalAddressBits: 48)
+        return (tables, BufferMemory(size: 0x40_0000), allocator)
+    }
+
+    @Test("a mapped page translates with its offset and permissions")
+    func mapAndTranslate() throws {
+        var (tables, memory, allocator) = try makeTables()
+        try tables.map(gva: 0x5555_1234_5000, gpa: 0x20_0000, flags: [.writable, .noExecute], memory: memory, allocator: &allocator)
+        try tables.map(gva: 0xffff_ff80_0000_0000, gpa: 0x21_0000, flags: [], memory: memory, allocator: &allocator)
+        #expect(tables.translate(0x5555_1234_5abc, memory: memory) == .mapped(gpa: 0x20_0abc, writable: true, executable: false))
+        #expect(tables.translate(0xffff_ff80_0000_0010, memory: memory) == .mapped(gpa: 0x21_0010, writable: false, executable: true))
+        #expect(tables.translate(0x5555_1234_6000, memory: memory) == .notPresent(level: 1))
+        #expect(tables.translate(0x1000_0000_0000, memory: memory) == .notPresent(level: 4))
+        #expect(tables.translate(0x8000_0000_0000, memory: memory) == .nonCanonical)
+        _ = allocator
+    }
+
+    @Test("mapping a page twice is an error")
+    func doubleMap() throws {
+        var (tables, memory, allocator) = try makeTables()
+        try tables.map(gva: 0x40_0000, gpa: 0x20_0000, flags: [], memory: memory, allocator: &allocator)
+        #expect(throws: KVMError.guestAddressInUse(gva: 0x40_0000)) {
+            try tables.map(gva: 0x40_0000, gpa: 0x20_1000, flags: [], memory: memory, allocator: &allocator)
+        }
+    }
+
+    @Test("large pages: 2 MiB and 1 GiB entries translate")
+    func largePages() throws {
+        let memory = BufferMemory(size: 0x10000)
+        // PML4 at 0x1000 -> PDPT at 0x2000; PDPT[1] is a 1 GiB page at 0x4000_0000; PDPT[0] -> PD at 0x3000,
+        // PD[1] is a 2 MiB page at 0x60_0000.
+        memory.writeU64(gpa: 0x1000, 0x2000 | 0x3)
+        memory.writeU64(gpa: 0x2000, 0x3000 | 0x3)
+        memory.writeU64(gpa: 0x2008, 0x4000_0000 | 0x83)
+        memory.writeU64(gpa: 0x3008, 0x60_0000 | 0x83)
+        let translate = { PageTables.translate($0, cr3: 0x1000, physicalAddressBits: 48, memory: memory) }
+        #expect(translate(0x4123_4567) == .mapped(gpa: 0x4123_4567, writable: true, executable: true))
+        #expect(translate(0x21_2345) == .mapped(gpa: 0x61_2345, writable: true, executable: true))
+    }
+
+    @Test("tables pointing outside memory are reported, never followed")
+    func corruptTables() {
+        let memory = BufferMemory(size: 0x3000)
+        memory.writeU64(gpa: 0x1000, 0xdead_0000 | 0x3)
+        #expect(
+            PageTables.translate(0x1000, cr3: 0x1000, physicalAddressBits: 48, memory: memory)
+                == .tableOutsideMemory(tableGPA: 0xdead_0000))
+        #expect(
+            PageTables.translate(0x1000, cr3: 0x9999_0000, physicalAddressBits: 48, memory: memory)
+                == .tableOutsideMemory(tableGPA: 0x9999_0000))
+    }
+
+    @Test("entry address bits above MAXPHYADDR are masked off")
+    func addressMask() {
+        #expect(PageTables.addressMask(physicalAddressBits: 48) == 0x0000_ffff_ffff_f000)
+        #expect(PageTables.addressMask(physicalAddressBits: 36) == 0x0000_000f_ffff_f000)
+    }
+}
