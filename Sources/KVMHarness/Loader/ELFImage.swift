@@ -101,57 +101,60 @@ public struct ELFImage: Sendable {
     }
 }
 
-/// One `PT_LOAD` segment of a guest image: where it goes in guest-virtual memory, its bytes, and its permissions.
-public struct Segment: Sendable, Equatable {
-    /// The guest-virtual address of the segment's first byte (`p_vaddr`).
-    public let virtualAddress: UInt64
-    /// The segment's size in guest memory (`p_memsz`); bytes past `fileSize` are zero.
-    public let memorySize: UInt64
-    /// Where the segment's bytes start in the file (`p_offset`).
-    public let fileOffset: UInt64
-    /// How many bytes the file holds for the segment (`p_filesz`); never more than `memorySize`.
-    public let fileSize: UInt64
-    /// The segment's permissions (`p_flags`).
-    public let flags: Flags
-    /// The segment's `fileSize` bytes from the file; the loader copies them to `virtualAddress` and zeroes the rest.
-    public let data: [UInt8]
+extension ELFImage {
+    /// One `PT_LOAD` segment of a guest image: where it goes in guest-virtual memory, its bytes, and its permissions.
+    public struct Segment: Sendable, Equatable {
+        /// The guest-virtual address of the segment's first byte (`p_vaddr`).
+        public let virtualAddress: UInt64
+        /// The segment's size in guest memory (`p_memsz`); bytes past `fileSize` are zero.
+        public let memorySize: UInt64
+        /// Where the segment's bytes start in the file (`p_offset`).
+        public let fileOffset: UInt64
+        /// How many bytes the file holds for the segment (`p_filesz`); never more than `memorySize`.
+        public let fileSize: UInt64
+        /// The segment's permissions (`p_flags`).
+        public let flags: Flags
+        /// The segment's `fileSize` bytes from the file; the loader copies them to `virtualAddress` and zeroes
+        /// the rest.
+        public let data: [UInt8]
 
-    /// The guest-virtual addresses the segment occupies: `virtualAddress ..< virtualAddress + memorySize`.
-    public var addressRange: Range<UInt64> { virtualAddress..<(virtualAddress + memorySize) }
+        /// The guest-virtual addresses the segment occupies: `virtualAddress ..< virtualAddress + memorySize`.
+        public var addressRange: Range<UInt64> { virtualAddress..<(virtualAddress + memorySize) }
 
-    /// Whether the guest-virtual address `address` is inside the segment.
-    public func contains(_ address: UInt64) -> Bool {
-        address >= virtualAddress && address - virtualAddress < memorySize
+        /// Whether the guest-virtual address `address` is inside the segment.
+        public func contains(_ address: UInt64) -> Bool {
+            address >= virtualAddress && address - virtualAddress < memorySize
+        }
+
+        /// A segment's permissions, from the `PF_R`, `PF_W` and `PF_X` bits of `p_flags` (other bits are dropped).
+        public struct Flags: OptionSet, Sendable, Hashable {
+            /// The `p_flags` bits: `PF_X` = 1, `PF_W` = 2, `PF_R` = 4.
+            public let rawValue: UInt32
+
+            /// Flags with these `p_flags` bits.
+            public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+            /// `PF_X`: the guest may execute the segment.
+            public static let executable = Flags(rawValue: 1)
+            /// `PF_W`: the guest may write the segment.
+            public static let writable = Flags(rawValue: 2)
+            /// `PF_R`: the guest may read the segment.
+            public static let readable = Flags(rawValue: 4)
+
+            /// Keeps only the permission bits of a program header's `p_flags`.
+            init(programHeaderFlags: UInt32) { self.init(rawValue: programHeaderFlags & 0x7) }
+        }
     }
 
-    /// A segment's permissions, from the `PF_R`, `PF_W` and `PF_X` bits of `p_flags` (other bits are dropped).
-    public struct Flags: OptionSet, Sendable, Hashable {
-        /// The `p_flags` bits: `PF_X` = 1, `PF_W` = 2, `PF_R` = 4.
-        public let rawValue: UInt32
-
-        /// Flags with these `p_flags` bits.
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-
-        /// `PF_X`: the guest may execute the segment.
-        public static let executable = Flags(rawValue: 1)
-        /// `PF_W`: the guest may write the segment.
-        public static let writable = Flags(rawValue: 2)
-        /// `PF_R`: the guest may read the segment.
-        public static let readable = Flags(rawValue: 4)
-
-        /// Keeps only the permission bits of a program header's `p_flags`.
-        init(programHeaderFlags: UInt32) { self.init(rawValue: programHeaderFlags & 0x7) }
+    /// A defined symbol from a guest image's symbol table.
+    public struct Symbol: Sendable, Equatable {
+        /// The symbol's name.
+        public let name: String
+        /// Its value (`st_value`): in an executable, the guest-virtual address of the object or function.
+        public let value: UInt64
+        /// Its size in bytes (`st_size`); 0 when unknown.
+        public let size: UInt64
     }
-}
-
-/// A defined symbol from a guest image's symbol table.
-public struct Symbol: Sendable, Equatable {
-    /// The symbol's name.
-    public let name: String
-    /// Its value (`st_value`): in an executable, the guest-virtual address of the object or function.
-    public let value: UInt64
-    /// Its size in bytes (`st_size`); 0 when unknown.
-    public let size: UInt64
 }
 
 /// Why a file is not a loadable guest image. `description` is one line: what is wrong and what to do.
@@ -451,7 +454,7 @@ private enum ELFSymbolTableReader {
         let entrySize: UInt64
     }
 
-    static func read(_ file: ELFByteReader, _ header: ELFFileHeader) -> [String: Symbol] {
+    static func read(_ file: ELFByteReader, _ header: ELFFileHeader) -> [String: ELFImage.Symbol] {
         guard let sections = sections(file, header) else { return [:] }
         let table =
             sections.first { $0.type == ELFConstants.SHT_SYMTAB }
@@ -465,7 +468,7 @@ private enum ELFSymbolTableReader {
         guard entrySize >= UInt64(ELFConstants.symbolSize), file.range(offset: table.offset, count: table.size) != nil
         else { return [:] }
 
-        var symbols: [String: Symbol] = [:]
+        var symbols: [String: ELFImage.Symbol] = [:]
         var isGlobal: [String: Bool] = [:]
         let count = table.size / entrySize
         guard count > 1 else { return [:] }
@@ -485,7 +488,7 @@ private enum ELFSymbolTableReader {
             else { continue }
             let global = binding != ELFConstants.STB_LOCAL
             if let seenGlobal = isGlobal[name], seenGlobal || !global { continue }
-            symbols[name] = Symbol(name: name, value: value, size: size)
+            symbols[name] = ELFImage.Symbol(name: name, value: value, size: size)
             isGlobal[name] = global
         }
         return symbols

@@ -198,7 +198,7 @@ struct ELFImageTests {
 
         #expect(
             image.symbol(named: "ucall_exit_mmio_addr")
-                == Symbol(name: "ucall_exit_mmio_addr", value: 0x40_2010, size: 8))
+                == ELFImage.Symbol(name: "ucall_exit_mmio_addr", value: 0x40_2010, size: 8))
         #expect(image.symbol(named: "_start")?.value == 0x40_1000)
         #expect(image.symbol(named: "missing") == nil)
         #expect(image.symbol(named: "") == nil)
@@ -241,7 +241,7 @@ struct ELFImageTests {
         ]
         let image = try ELFImage(bytes: builder.build())
         #expect(image.symbol(named: "undefined") == nil)
-        #expect(image.symbol(named: "twice") == Symbol(name: "twice", value: 0x40_2008, size: 8))
+        #expect(image.symbol(named: "twice") == ELFImage.Symbol(name: "twice", value: 0x40_2008, size: 8))
         #expect(image.symbol(named: "absolute")?.value == 0x1234)
     }
 
