@@ -1,0 +1,10 @@
+// HLT before DONE. The harness creates no in-kernel interrupt controller, so HLT exits to the host as
+// KVM_EXIT_HLT, which ends the run as a failure ("halted").
+#include "guest_image.h"
+
+void guest_main(uint64_t vcpu_index) {
+    (void)vcpu_index;
+    GUEST_SYNC(1);
+    __asm__ volatile("hlt");
+    GUEST_DONE();
+}
