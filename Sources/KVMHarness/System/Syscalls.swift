@@ -49,6 +49,22 @@ func closeQuietly(_ fd: FileDescriptor) {
     _ = Glibc.close(fd.rawValue)
 }
 
+/// Reads a file descriptor from offset 0 to its end with pread(2), retrying on EINTR, up to `limit` bytes.
+func readToEnd(_ fd: FileDescriptor, limit: Int, _ operation: @autoclosure () -> String) throws(KVMError) -> [UInt8] {
+    var contents: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 14)
+    while contents.count < limit {
+        let got = chunk.withUnsafeMutableBytes { pread(fd.rawValue, $0.baseAddress, $0.count, off_t(contents.count)) }
+        if got < 0 {
+            if Glibc.errno == EINTR { continue }
+            throw .systemCallFailed(operation: operation(), errno: Errno(rawValue: Glibc.errno))
+        }
+        if got == 0 { break }
+        contents += chunk[0..<got]
+    }
+    return contents
+}
+
 /// An anonymous, private, lazily backed host mapping, unmapped in deinit. Guest RAM and `kvm_run` live in these.
 final class HostMapping: @unchecked Sendable {
     /// First byte of the mapping.

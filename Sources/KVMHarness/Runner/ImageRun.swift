@@ -1,0 +1,168 @@
+/// Why a run could not start, with the exit status `kvm-harness` uses for it: 2 for an unusable image or request,
+/// 4 for a host that cannot run guests. `description` is one line.
+public struct RunSetupError: Error, Sendable, CustomStringConvertible {
+    /// The one-line reason (with a hint where the harness has one).
+    public var message: String
+    /// `ExitStatus.unusable` or `ExitStatus.hostUnavailable`.
+    public var exitStatus: Int32
+
+    /// A setup error with this message and status.
+    public init(message: String, exitStatus: Int32) {
+        self.message = message
+        self.exitStatus = exitStatus
+    }
+
+    /// Classifies a `KVMError` met while setting up: errors that say KVM itself cannot be used (opening the
+    /// device, API version, capabilities, a failing ioctl or system call) mean the host cannot run guests;
+    /// the rest (a ucall address in guest RAM, too many vCPUs, too little memory) mean the request was wrong.
+    public init(_ error: KVMError) {
+        message = error.description
+        switch error {
+        case .cannotOpenDevice, .unsupportedAPIVersion, .missingCapability, .ioctlFailed, .systemCallFailed,
+            .noUcallAddress:
+            exitStatus = ExitStatus.hostUnavailable
+        default:
+            exitStatus = ExitStatus.unusable
+        }
+    }
+
+    public var description: String { message }
+}
+
+/// Running a stand-alone guest image, as `kvm-harness run` does: parse, create the VM, load, add the vCPUs, run.
+public enum ImageRun {
+    /// What to run and how.
+    public struct Configuration: Sendable {
+        /// The default guest RAM: 64 MiB.
+        public static let defaultMemorySize = VirtualMachine.Configuration.defaultMemorySize
+        /// The default deadline: 30 seconds.
+        public static let defaultDeadline = RunOptions.defaultDeadline
+
+        /// The image file.
+        public var imagePath: String
+        /// How many vCPUs run the image (each starts at `e_entry` with its index in RDI).
+        public var vcpuCount: Int
+        /// Guest RAM in bytes.
+        public var memorySize: UInt64
+        /// The ucall MMIO address to use instead of searching for one.
+        public var ucallAddress: UInt64?
+        /// How long the guest may run; nil for no limit.
+        public var deadline: Duration?
+        /// Whether to report every exit.
+        public var trace: Bool
+        /// Whether to report KVM's binary statistics.
+        public var statistics: Bool
+        /// The KVM device.
+        public var devicePath: String
+
+        /// A configuration; the defaults are one vCPU, 64 MiB, a searched ucall address and 30 seconds.
+        public init(
+            imagePath: String, vcpuCount: Int = 1, memorySize: UInt64 = Configuration.defaultMemorySize,
+            ucallAddress: UInt64? = nil, deadline: Duration? = Configuration.defaultDeadline, trace: Bool = false,
+            statistics: Bool = false, devicePath: String = KVM.defaultPath
+        ) {
+            self.imagePath = imagePath
+            self.vcpuCount = vcpuCount
+            self.memorySize = memorySize
+            self.ucallAddress = ucallAddress
+            self.deadline = deadline
+            self.trace = trace
+            self.statistics = statistics
+            self.devicePath = devicePath
+        }
+    }
+
+    /// Reads and checks the image, then builds a VM with the image loaded and `vcpuCount` vCPUs at its entry
+    /// point, vCPU i with RDI = i. The image is checked before KVM is opened, so a bad image is reported as such
+    /// even on a host without KVM.
+    ///
+    /// The VM has no in-kernel interrupt controller: a HLT reaches the host as a HLT exit.
+    ///
+    /// - Throws: a `RunSetupError` with status 2 (unusable image or request) or 4 (host cannot run guests).
+    public static func prepare(_ configuration: Configuration) throws(RunSetupError) -> VirtualMachine {
+        let image: ELFImage
+        do {
+            image = try ELFImage(contentsOf: configuration.imagePath)
+        } catch {
+            throw RunSetupError(message: "\(configuration.imagePath): \(error)", exitStatus: ExitStatus.unusable)
+        }
+        guard configuration.vcpuCount >= 1 else {
+            throw RunSetupError(
+                message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)", exitStatus: ExitStatus.unusable)
+        }
+        let kvm: KVM
+        do {
+            kvm = try KVM(path: configuration.devicePath)
+        } catch {
+            throw RunSetupError(message: error.description, exitStatus: ExitStatus.hostUnavailable)
+        }
+        let vm: VirtualMachine
+        do {
+            vm = try VirtualMachine(
+                configuration: VirtualMachine.Configuration(
+                    memorySize: configuration.memorySize, ucallAddress: configuration.ucallAddress,
+                    devicePath: configuration.devicePath),
+                kvm: kvm)
+        } catch {
+            throw RunSetupError(error)
+        }
+        let loaded: LoadedGuestImage
+        do {
+            loaded = try vm.load(image)
+        } catch {
+            throw RunSetupError(message: "\(configuration.imagePath): \(error)", exitStatus: ExitStatus.unusable)
+        }
+        do {
+            for index in 0..<configuration.vcpuCount {
+                try vm.addVCPU(entryAddress: loaded.entry, arguments: [UInt64(index)])
+            }
+        } catch {
+            throw RunSetupError(error)
+        }
+        return vm
+    }
+
+    /// Prepares and runs the image, writing each event in `format` through `write` as it happens (a text run
+    /// starts with a line describing the VM); a setup failure goes to `diagnose` as one line and nothing runs.
+    ///
+    /// - Returns: the process exit status: 0 done, 1 guest failure, 2 unusable image or request, 3 timeout,
+    ///   4 host cannot run guests.
+    public static func execute(
+        _ configuration: Configuration, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
+        diagnose: (String) -> Void
+    ) -> Int32 {
+        let options = ReportingOptions(
+            deadline: configuration.deadline, trace: configuration.trace, statistics: configuration.statistics)
+        return execute(
+            title: configuration.imagePath, options: options, format: format, write: write, diagnose: diagnose
+        ) { () throws(RunSetupError) in try prepare(configuration) }
+    }
+
+    /// Builds a VM with `prepare` and runs it as `execute(_:format:write:diagnose:)` does: for guests that are
+    /// not images, such as in-process C code. `title` names the guest in the text header line.
+    public static func execute(
+        title: String, options: ReportingOptions, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
+        diagnose: (String) -> Void, prepare: () throws(RunSetupError) -> VirtualMachine
+    ) -> Int32 {
+        let vm: VirtualMachine
+        do {
+            vm = try prepare()
+        } catch {
+            diagnose(error.message)
+            return error.exitStatus
+        }
+        if format == .text {
+            let deadline = options.deadline.map { RunEventFormatter.duration(nanoseconds($0)) } ?? "none"
+            write(
+                "running \(title): \(vm.vcpus.count) vCPU\(vm.vcpus.count == 1 ? "" : "s"), "
+                    + "\(ByteCount(vm.configuration.memorySize)) of guest RAM, ucall MMIO address \(hex(vm.ucallAddress)), "
+                    + "timeout \(deadline)")
+        }
+        return vm.runReporting(options) { write(RunEventFormatter.format($0, as: format)) }.result.exitStatus
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(seconds, 0)) &* 1_000_000_000 &+ UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}
