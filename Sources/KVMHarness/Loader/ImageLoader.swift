@@ -90,7 +90,8 @@ public struct GuestImageLayout: Sendable, Equatable {
             if let last = runs.last, last.end == start, last.writable == writable, last.executable == executable {
                 runs[runs.count - 1].pageCount += (end - start) / 4096
             } else {
-                runs.append(Run(address: start, pageCount: (end - start) / 4096, writable: writable, executable: executable))
+                let pages = (end - start) / 4096
+                runs.append(Run(address: start, pageCount: pages, writable: writable, executable: executable))
             }
         }
         self.runs = runs

@@ -80,7 +80,8 @@ public struct ExitReport: Sendable, Equatable {
             let words = data.isEmpty ? "no data" : "data [\(data.map { hex($0) }.joined(separator: ", "))]"
             var text = "\(InternalErrorSuberror.describe(suberror)) (\(words))"
             if suberror == InternalErrorSuberror.emulation.rawValue,
-                let bytes = InstructionBytes.fromEmulationFailure(data) ?? (instructionBytes.isEmpty ? nil : instructionBytes)
+                let bytes = InstructionBytes.fromEmulationFailure(data)
+                    ?? (instructionBytes.isEmpty ? nil : instructionBytes)
             {
                 text += "; the instruction: \(InstructionBytes.hexList(bytes))"
                 if let what = InstructionBytes.describe(bytes) { text += " (\(what))" }
@@ -92,7 +93,8 @@ public struct ExitReport: Sendable, Equatable {
             }
             return text
         case .io(let io):
-            return "port \(io.isOut ? "OUT to" : "IN from") \(hex(io.port)) (\(io.size) byte\(io.size == 1 ? "" : "s") x \(io.count)"
+            let size = "\(io.size) byte\(io.size == 1 ? "" : "s")"
+            return "port \(io.isOut ? "OUT to" : "IN from") \(hex(io.port)) (\(size) x \(io.count)"
                 + (io.isOut ? ", data \(hex(io.data))" : "")
                 + "): there is no device model; only an IN from the ucall port \(hex(VCPU.ucallPort)) is handled"
         case .mmio(let mmio):

@@ -241,9 +241,8 @@ public enum RunEventFormatter {
             if let failure = report.failure { return "KVM statistics of \(owner): unavailable: \(failure)" }
             var lines = ["KVM statistics of \(owner) (KVM_GET_STATS_FD):"]
             for statistic in report.values {
-                let value =
-                    statistic.values.count == 1
-                    ? String(statistic.values[0]) : "[" + statistic.values.map(String.init).joined(separator: ", ") + "]"
+                let values = statistic.values.map(String.init)
+                let value = values.count == 1 ? values[0] : "[" + values.joined(separator: ", ") + "]"
                 lines.append("  \(statistic.name) = \(value)")
             }
             return lines.joined(separator: "\n")

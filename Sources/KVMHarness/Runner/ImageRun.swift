@@ -88,7 +88,8 @@ public enum ImageRun {
         }
         guard configuration.vcpuCount >= 1 else {
             throw RunSetupError(
-                message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)", exitStatus: ExitStatus.unusable)
+                message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)",
+                exitStatus: ExitStatus.unusable)
         }
         let kvm: KVM
         do {
@@ -155,8 +156,8 @@ public enum ImageRun {
             let deadline = options.deadline.map { RunEventFormatter.duration(nanoseconds($0)) } ?? "none"
             write(
                 "running \(title): \(vm.vcpus.count) vCPU\(vm.vcpus.count == 1 ? "" : "s"), "
-                    + "\(ByteCount(vm.configuration.memorySize)) of guest RAM, ucall MMIO address \(hex(vm.ucallAddress)), "
-                    + "timeout \(deadline)")
+                    + "\(ByteCount(vm.configuration.memorySize)) of guest RAM, "
+                    + "ucall MMIO address \(hex(vm.ucallAddress)), timeout \(deadline)")
         }
         return vm.runReporting(options) { write(RunEventFormatter.format($0, as: format)) }.result.exitStatus
     }

@@ -48,7 +48,8 @@ extension VirtualMachine {
         for vcpuReport in report.vcpus {
             switch vcpuReport.outcome {
             case .error(let error):
-                emit(.error(vcpu: vcpuReport.index, ErrorReport(error, memoryFault: memoryFault(vcpus[vcpuReport.index]))))
+                let fault = memoryFault(vcpus[vcpuReport.index])
+                emit(.error(vcpu: vcpuReport.index, ErrorReport(error, memoryFault: fault)))
             case .timedOut:
                 emit(
                     .timeout(
@@ -63,7 +64,10 @@ extension VirtualMachine {
         if options.statistics {
             emit(.statistics(Self.statisticsReport(vcpu: nil) { () throws(KVMError) in try binaryStatistics() }))
             for vcpu in vcpus {
-                emit(.statistics(Self.statisticsReport(vcpu: vcpu.index) { () throws(KVMError) in try vcpu.binaryStatistics() }))
+                let report = Self.statisticsReport(vcpu: vcpu.index) { () throws(KVMError) in
+                    try vcpu.binaryStatistics()
+                }
+                emit(.statistics(report))
             }
         }
 
@@ -128,7 +132,9 @@ extension VirtualMachine {
         return VcpuExit.decode(UnsafePointer(vcpu.run), mapSize: kvm.vcpuMmapSize)
     }
 
-    private static func statisticsReport(vcpu: Int?, _ read: () throws(KVMError) -> [KVMStatistic]) -> StatisticsReport {
+    private static func statisticsReport(vcpu: Int?, _ read: () throws(KVMError) -> [KVMStatistic])
+        -> StatisticsReport
+    {
         do {
             return StatisticsReport(vcpu: vcpu, values: try read())
         } catch {
