@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,6 +124,15 @@ struct ckvm_loaded_segment {
 /// address). dl_iterate_phdr is only declared with _GNU_SOURCE, which Swift's Glibc module is not built with, so
 /// the call lives in ckvm.c.
 int ckvm_find_loaded_object(uint64_t address, struct ckvm_loaded_segment *segments, int capacity);
+
+/// Unblocks the kick signal in the calling thread. Threads inherit their creator's mask, and libdispatch's worker
+/// threads block every signal, so a vCPU thread started from Swift concurrency would never see a kick.
+static inline int ckvm_unblock_kick_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, ckvm_kick_signal());
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
 
 // MARK: - Layouts the Swift side relies on
 

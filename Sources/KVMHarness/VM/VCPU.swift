@@ -80,7 +80,11 @@ public final class VCPU: @unchecked Sendable {
     /// - Throws: `.malformedUcall` for an access to the ucall address that is not a readable 8-byte write,
     ///   `.ioctlFailed("KVM_RUN")` if KVM refuses to run the vCPU.
     public func step() throws(KVMError) -> VcpuEvent {
-        runningThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        let thread = UInt(pthread_self())
+        if runningThread.exchange(thread, ordering: .sequentiallyConsistent) != thread {
+            // A new thread drives this vCPU: make sure it can receive kicks (see ckvm_unblock_kick_signal).
+            ckvm_unblock_kick_signal()
+        }
         let started = measuresExitTimes ? Self.now() : 0
         while ckvm_ioctl_int(fd.rawValue, CKVM_RUN, 0) < 0 {
             let error = Glibc.errno

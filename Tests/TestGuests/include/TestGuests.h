@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "ucall.h"
+#include "KVMHarnessGuest.h"
 
 /// SYNC(1, 0x11, 0x12), SYNC(2, 0x21, 0x22, 0x23), SYNC(3, a, b, a + b), DONE.
 void guest_sync_stages(uint64_t a, uint64_t b);
@@ -28,5 +28,34 @@ void guest_returns(void);
 void guest_per_vcpu(uint64_t id);
 /// Sends SYNC(1) over the port-I/O transport, then DONE over MMIO.
 void guest_pio_sync(void);
+
+
+
+/// Every GUEST_ASSERT* form, all holding, then DONE.
+void guest_asserts_pass(void);
+/// GUEST_ASSERT_EQ(counted(x + 1), 43) with x = 41: fails at guest_assert_eq_line.
+void guest_assert_eq_fails(void);
+/// The line of the failing GUEST_ASSERT_EQ in asserts.c.
+extern const uint64_t guest_assert_eq_line;
+/// How often the guest's copy of `counted` ran (call on the host: always 0 there; the guest's copy is private).
+uint64_t guest_assert_evaluations(void);
+/// SYNC(1), PRINTF, SYNC(2), PRINTF, DONE.
+void guest_printf_between_syncs(void);
+/// GUEST_PRINTF of a 1,200-character string.
+void guest_long_printf(void);
+/// GUEST_FAIL with a message.
+void guest_fail(void);
+/// Executes UD2 at guest_ud2_address().
+void guest_undefined_opcode(void);
+/// The address of the UD2 instruction.
+uint64_t guest_ud2_address(void);
+/// A #GP handler that records the vector and error code and resumes after the faulting load.
+void guest_gp_handler(struct ex_regs *regs);
+/// Loads from a non-canonical address, expecting guest_gp_handler to resume it; SYNC(1, vector, error, count).
+void guest_expect_gp(void);
+/// Reads an unmapped address.
+void guest_page_fault(void);
+/// SYNC(1), then spins forever.
+void guest_spin(void);
 
 #endif
