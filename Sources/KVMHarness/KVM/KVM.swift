@@ -1,5 +1,6 @@
 import CKVM
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// The KVM subsystem: an open `/dev/kvm`, the handle VMs are created from.
@@ -57,6 +58,21 @@ public final class KVM: @unchecked Sendable {
     }
 
     deinit { closeQuietly(fd) }
+
+    /// The process-wide handle for a device path, opened on first use and kept: a suite that makes thousands of VMs
+    /// opens /dev/kvm and reads its CPUID once. A failed open is not cached, so the error comes back each time.
+    public static func shared(path: String = KVM.defaultPath) throws(KVMError) -> KVM {
+        let cached = sharedHandles.withLock { $0[path] }
+        if let cached { return cached }
+        let handle = try KVM(path: path)
+        return sharedHandles.withLock { handles in
+            if let existing = handles[path] { return existing }
+            handles[path] = handle
+            return handle
+        }
+    }
+
+    private static let sharedHandles = Mutex<[String: KVM]>([:])
 
     /// The value `KVM_CHECK_EXTENSION` returns for a capability: 0 when absent, often a count or bit set when present.
     public func check(_ capability: Capability) -> Int32 { KVM.check(fd, capability) }

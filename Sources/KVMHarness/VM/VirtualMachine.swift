@@ -84,7 +84,8 @@ public final class VirtualMachine: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - configuration: memory size, ucall address, device.
-    ///   - kvm: an open KVM handle to share; by default the device in `configuration` is opened.
+    ///   - kvm: an open KVM handle; by default the process-wide handle for the device in `configuration`
+    ///     (`KVM.shared(path:)`).
     /// - Throws: the newcomer errors of `KVM.init`, `.ioctlFailed("KVM_CREATE_VM")`, `.ucallAddressIsGuestRAM`.
     public init(configuration: Configuration = Configuration(), kvm: KVM? = nil) throws(KVMError) {
         let memorySize = configuration.memorySize
@@ -93,7 +94,7 @@ public final class VirtualMachine: @unchecked Sendable {
                 "guest memory must be whole pages between 1 MiB and 1 TiB, not \(memorySize) bytes")
         }
         let handle: KVM
-        if let kvm { handle = kvm } else { handle = try KVM(path: configuration.devicePath) }
+        if let kvm { handle = kvm } else { handle = try KVM.shared(path: configuration.devicePath) }
         let kvm = handle
         self.kvm = kvm
         self.configuration = configuration

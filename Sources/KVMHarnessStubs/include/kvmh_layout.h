@@ -25,10 +25,12 @@
 /// Offsets inside a vCPU block.
 #define KVMH_VCPU_GDT 0x0000
 #define KVMH_VCPU_TSS 0x1000
-#define KVMH_VCPU_TLS 0x2000
 /// The exception stack (IST1), with an unmapped guard page below it.
 #define KVMH_VCPU_EXCEPTION_STACK 0x4000
 #define KVMH_VCPU_EXCEPTION_STACK_SIZE 0x4000
+/// The page FS points at: %fs:0 holds its own address and %fs:0x28 the stack protector's canary. The page below it
+/// is unmapped, so a `__thread` variable (which lives below FS) faults instead of corrupting harness state.
+#define KVMH_VCPU_TLS 0x9000
 /// The guest stack, with an unmapped guard page below it.
 #define KVMH_VCPU_STACK 0x10000
 #define KVMH_VCPU_STACK_SIZE 0x20000

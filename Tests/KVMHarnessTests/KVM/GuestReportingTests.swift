@@ -43,7 +43,7 @@ struct GuestReportingTests {
 
     @Test("GUEST_FAIL carries its message")
     func guestFail() async throws {
-        let report = await try VirtualMachine(entry: GuestFunction(guest_fail)).run()
+        let report = try await VirtualMachine(entry: GuestFunction(guest_fail)).run()
         guard case .failed(.abort(let assertion)) = report.vcpus[0].outcome else {
             Issue.record("expected an ABORT, got \(report.vcpus[0].outcome)")
             return
@@ -67,7 +67,7 @@ struct GuestReportingTests {
 
     @Test("a 1,200-character printf is truncated to the buffer, marked, and the guest goes on")
     func longPrintf() async throws {
-        let report = await try VirtualMachine(entry: GuestFunction(guest_long_printf)).run()
+        let report = try await VirtualMachine(entry: GuestFunction(guest_long_printf)).run()
         #expect(report.succeeded)
         let text = report.vcpus[0].printfLines.first ?? ""
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz")
@@ -78,7 +78,7 @@ struct GuestReportingTests {
 
     @Test("a guest #UD is reported as UNHANDLED with the RIP of the UD2")
     func undefinedOpcode() async throws {
-        let report = await try VirtualMachine(entry: GuestFunction(guest_undefined_opcode)).run()
+        let report = try await VirtualMachine(entry: GuestFunction(guest_undefined_opcode)).run()
         #expect(report.vcpus[0].outcome == .failed(.unhandled(GuestException(vector: 6, rip: guest_ud2_address()))))
         let failures = GuestRunVerdict.failures(of: report)
         #expect(failures.map(\.message) == ["unhandled guest exception: #UD (Invalid Opcode) at RIP \(hex(guest_ud2_address()))"])
@@ -86,7 +86,7 @@ struct GuestReportingTests {
 
     @Test("a guest #PF is reported with CR2 and the error code")
     func pageFault() async throws {
-        let report = await try VirtualMachine(entry: GuestFunction(guest_page_fault)).run()
+        let report = try await VirtualMachine(entry: GuestFunction(guest_page_fault)).run()
         guard case .failed(.unhandled(let exception)) = report.vcpus[0].outcome else {
             Issue.record("expected UNHANDLED, got \(report.vcpus[0].outcome)")
             return
@@ -134,7 +134,7 @@ struct GuestReportingTests {
 
     @Test("a sequence mismatch's message shows expected against observed")
     func sequenceMismatch() async throws {
-        let report = await try VirtualMachine(entry: GuestFunction(guest_sync_stages), arguments: [1, 2]).run()
+        let report = try await VirtualMachine(entry: GuestFunction(guest_sync_stages), arguments: [1, 2]).run()
         let failures = GuestRunVerdict.failures(of: report, expected: [.sync([1, 0x11, 0x12]), .sync([2]), .done])
         #expect(failures.count == 1)
         #expect(

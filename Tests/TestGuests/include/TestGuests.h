@@ -58,4 +58,15 @@ void guest_page_fault(void);
 /// SYNC(1), then spins forever.
 void guest_spin(void);
 
+/// Writes to its own code.
+void guest_write_own_code(void);
+/// Loads CR3 with an address outside guest memory.
+void guest_load_garbage_cr3(void);
+/// Writes a __thread variable.
+void guest_thread_local(void);
+/// Makes a ucall with a pointer that is only valid in the host.
+void guest_ucall_points_at_host(uint64_t host_address);
+/// SYNC(1), then HLT with interrupts off.
+void guest_halts(void);
+
 #endif
