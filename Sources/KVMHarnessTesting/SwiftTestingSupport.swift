@@ -35,13 +35,18 @@ public func expectGuestRun(
 extension VirtualMachine {
     /// Runs the guest (off the cooperative pool) and records its failures with `expectGuestRun`.
     ///
+    /// - Parameters:
+    ///   - expected: the ucalls each vCPU must make (PRINTF and NONE left out; end with `.done`).
+    ///   - deadline: how long the guest may run before every vCPU is kicked out and the test fails.
+    ///   - printf: where PRINTF lines go as they arrive (default: the test's log; nil: nowhere). They are also in
+    ///     the report.
     /// - Returns: the report, for further checks.
     @discardableResult
     public func expectRun(
         ucalls expected: [Ucall]? = nil, deadline: Duration? = RunOptions.defaultDeadline,
-        sourceLocation: SourceLocation = #_sourceLocation
+        printf: GuestLog.Handler? = GuestLog.standardOutput, sourceLocation: SourceLocation = #_sourceLocation
     ) async -> RunReport {
-        let report = await run(RunOptions(deadline: deadline))
+        let report = await run(GuestLog.options(deadline: deadline, printf: printf))
         expectGuestRun(report, ucalls: expected, sourceLocation: sourceLocation)
         return report
     }

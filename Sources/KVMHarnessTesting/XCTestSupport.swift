@@ -31,13 +31,18 @@ extension XCTestCase {
 extension VirtualMachine {
     /// Runs the guest on dedicated threads and records its failures in `testCase` (see `assertGuestRun`).
     ///
+    /// - Parameters:
+    ///   - testCase: where failures are recorded.
+    ///   - expected: the ucalls each vCPU must make (PRINTF and NONE left out; end with `.done`).
+    ///   - deadline: how long the guest may run before every vCPU is kicked out and the test fails.
+    ///   - printf: where PRINTF lines go as they arrive (default: the test's log; nil: nowhere).
     /// - Returns: the report, for further checks.
     @discardableResult
     public func assertRun(
         in testCase: XCTestCase, ucalls expected: [Ucall]? = nil, deadline: Duration? = RunOptions.defaultDeadline,
-        file: StaticString = #filePath, line: UInt = #line
+        printf: GuestLog.Handler? = GuestLog.standardOutput, file: StaticString = #filePath, line: UInt = #line
     ) -> RunReport {
-        let report = run(RunOptions(deadline: deadline))
+        let report = run(GuestLog.options(deadline: deadline, printf: printf))
         testCase.assertGuestRun(report, ucalls: expected, file: file, line: line)
         return report
     }

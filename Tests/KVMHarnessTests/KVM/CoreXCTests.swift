@@ -39,3 +39,30 @@ final class CoreXCTests: XCTestCase {
         XCTAssertEqual(report.vcpus.map(\.checkpoints), [[.sync([1, 9]), .done], [.sync([1, 9]), .done]])
     }
 }
+
+/// The XCTest adapter reports a guest assertion at the guest's C file and line: captured here by overriding
+/// recordFailure, so the expected failure does not fail the suite.
+final class GuestFailureLocationXCTests: XCTestCase {
+    private var captured: [(description: String, file: String, line: Int)] = []
+    private var capturing = false
+
+    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool) {
+        if capturing {
+            captured.append((description, filePath, lineNumber))
+        } else {
+            super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
+        }
+    }
+
+    func testGuestAssertionIsRecordedAtTheGuestLine() throws {
+        try skipUnlessKVM()
+        let vm = try VirtualMachine(entry: GuestFunction(guest_assert_eq_fails))
+        capturing = true
+        vm.assertRun(in: self)
+        capturing = false
+        XCTAssertEqual(captured.count, 1)
+        XCTAssertEqual(captured.first?.file.hasSuffix("Tests/TestGuests/asserts.c"), true)
+        XCTAssertEqual(captured.first?.line, Int(guest_assert_eq_line))
+        XCTAssertEqual(captured.first?.description.contains("left = 0x2a (42), right = 0x2b (43)"), true)
+    }
+}
