@@ -55,6 +55,12 @@ let package = Package(
             name: "KVMHarnessTests",
             dependencies: ["KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM"]
         ),
+        // The kvm-harness CLI end to end (the built executable on example images) and its pure formatting.
+        // Depending on the executable makes `swift test` build it before the tests look for it.
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["KVMHarness", "KVMHarnessTesting", "kvm-harness"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

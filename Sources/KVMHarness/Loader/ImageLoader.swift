@@ -59,6 +59,14 @@ public struct GuestImageLayout: Sendable, Equatable {
         /// Whether the guest may execute the pages.
         public var executable: Bool
 
+        /// A run with these fields.
+        public init(address: UInt64, pageCount: UInt64, writable: Bool, executable: Bool) {
+            self.address = address
+            self.pageCount = pageCount
+            self.writable = writable
+            self.executable = executable
+        }
+
         /// One past the last byte.
         public var end: UInt64 { address + pageCount * 4096 }
     }

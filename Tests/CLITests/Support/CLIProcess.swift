@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// What one run of the built `kvm-harness` did.
+struct CLIResult: CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// stdout split into lines (without the trailing empty one).
+    var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty } }
+
+    /// Every stdout line parsed as a JSON object; records an issue for a line that is not one.
+    func jsonLines(sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        lines.compactMap { line in
+            guard let data = line.data(using: .utf8),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else {
+                Issue.record("stdout line is not a JSON object: \(line)", sourceLocation: sourceLocation)
+                return nil
+            }
+            return object
+        }
+    }
+
+    var description: String { "status \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+}
+
+/// Finds the built tool and the example images, and runs the tool.
+enum CLI {
+    /// The package root: the nearest folder above this file with a Package.swift.
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while url.path != "/" {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+            url.deleteLastPathComponent()
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+
+    /// The build products folder: where this test binary is, next to the kvm-harness executable.
+    static let productsFolder: URL = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // On Linux the test binary is <products>/<Package>PackageTests.xctest; walk up out of any bundle folder.
+        while url.pathExtension == "xctest" || url.lastPathComponent == "MacOS" || url.lastPathComponent == "Contents" {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    /// The kvm-harness executable: $KVM_HARNESS_CLI if set, else the one next to this test binary.
+    static var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["KVM_HARNESS_CLI"] { return URL(fileURLWithPath: path) }
+        return productsFolder.appendingPathComponent("kvm-harness")
+    }
+
+    /// The folder with the example images, built by scripts/build-guest-images.sh on first use (it rebuilds only
+    /// what changed). Nil with the script's output when the build failed.
+    static let images: Result<URL, ImageBuildFailure> = {
+        let folder = productsFolder.appendingPathComponent("guest-images")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [packageRoot.appendingPathComponent("scripts/build-guest-images.sh").path, folder.path]
+        var environment = ProcessInfo.processInfo.environment
+        if environment["GUEST_CC"] == nil, let clang = toolchainClang() { environment["GUEST_CC"] = clang }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        do {
+            try process.run()
+        } catch {
+            return .failure(ImageBuildFailure(output: "cannot start bash: \(error)"))
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return .failure(ImageBuildFailure(output: text)) }
+        return .success(folder)
+    }()
+
+    /// Why the example images could not be built.
+    struct ImageBuildFailure: Error, CustomStringConvertible {
+        var output: String
+        var description: String { "scripts/build-guest-images.sh failed:\n\(output)" }
+    }
+
+    /// The clang of the toolchain this test runs on: the one next to the Swift runtime this process loaded
+    /// (<toolchain>/usr/lib/swift/linux/libswiftCore.so -> <toolchain>/usr/bin/clang), whatever PATH says.
+    static func toolchainClang() -> String? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        for line in maps.split(separator: "\n") where line.hasSuffix("/libswiftCore.so") {
+            guard let start = line.firstIndex(of: "/") else { continue }
+            let library = URL(fileURLWithPath: String(line[start...]))
+            let clang = library.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("bin/clang")
+            if FileManager.default.isExecutableFile(atPath: clang.path) { return clang.path }
+        }
+        return nil
+    }
+
+    /// The path of the example image `name` (without .elf), building the images first if needed.
+    static func image(_ name: String) throws -> String {
+        try images.get().appendingPathComponent("\(name).elf").path
+    }
+
+    /// Runs kvm-harness with `arguments` and waits for it (at most `limit` seconds, then kills it), without
+    /// blocking a thread of Swift's cooperative pool.
+    static func run(_ arguments: [String], limit: TimeInterval = 60) async throws -> CLIResult {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kvm-harness-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outURL = folder.appendingPathComponent("stdout")
+        let errURL = folder.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + limit) {
+                if process.isRunning { process.terminate() }
+            }
+        }
+        try out.close()
+        try err.close()
+        return CLIResult(
+            status: status, stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8))
+    }
+}
