@@ -38,7 +38,7 @@ public struct HostProbe: Sendable {
     ///
     /// - Throws: the errors of `KVM.init` and `VirtualMachine.init`, with their hints.
     public static func gather(devicePath: String = KVM.defaultPath) throws(KVMError) -> HostProbe {
-        let kvm = try KVM(path: devicePath)
+        let kvm = try KVM.shared(path: devicePath)
         let vm = try VirtualMachine(configuration: VirtualMachine.Configuration(devicePath: devicePath), kvm: kvm)
         let recommended = kvm.check(.recommendedVCPUs)
         let maximum = kvm.check(.maxVCPUs)

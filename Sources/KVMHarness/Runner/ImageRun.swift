@@ -93,7 +93,7 @@ public enum ImageRun {
         }
         let kvm: KVM
         do {
-            kvm = try KVM(path: configuration.devicePath)
+            kvm = try KVM.shared(path: configuration.devicePath)
         } catch {
             throw RunSetupError(message: error.description, exitStatus: ExitStatus.hostUnavailable)
         }
