@@ -19,6 +19,7 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var limits: RunLimitOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var device: DeviceOptions
 
     func validate() throws {
         guard iterations <= 90 else {
@@ -28,13 +29,17 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let iterations = self.iterations
+        let devicePath = device.device
         let status = ImageRun.execute(
             title: "demo_guest_main(\(iterations))",
             options: ReportingOptions(deadline: limits.deadline, trace: limits.trace),
             format: output.format, write: printLine, diagnose: printError
         ) { () throws(RunSetupError) in
+            let kvm = try ImageRun.openKVM(path: devicePath)
             do throws(KVMError) {
-                return try VirtualMachine(entry: GuestFunction(demo_guest_main), arguments: [iterations])
+                return try VirtualMachine(
+                    entry: GuestFunction(demo_guest_main), arguments: [iterations],
+                    configuration: VirtualMachine.Configuration(devicePath: devicePath), kvm: kvm)
             } catch {
                 throw RunSetupError(error)
             }

@@ -13,11 +13,12 @@ struct ProbeCommand: ParsableCommand {
             """)
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var device: DeviceOptions
 
     func run() throws {
         let probe: HostProbe
         do {
-            probe = try HostProbe.gather()
+            probe = try HostProbe.gather(devicePath: device.device)
         } catch {
             printError(error.description)
             throw ExitCode(ExitStatus.hostUnavailable)

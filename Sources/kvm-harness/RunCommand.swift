@@ -38,6 +38,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var limits: RunLimitOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var device: DeviceOptions
 
     @Flag(help: "After the run, print KVM's binary statistics for the VM and each vCPU (KVM_GET_STATS_FD).")
     var stats = false
@@ -60,7 +61,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let configuration = ImageRun.Configuration(
             imagePath: image, vcpuCount: vcpus, memorySize: memory << 20, ucallAddress: ucallGPA?.value,
-            deadline: limits.deadline, trace: limits.trace, statistics: stats)
+            deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device)
         let status = ImageRun.execute(configuration, format: output.format, write: printLine, diagnose: printError)
         if status != ExitStatus.success { throw ExitCode(status) }
     }

@@ -28,6 +28,12 @@ struct RunLimitOptions: ParsableArguments {
     var deadline: Duration? { timeout == 0 ? nil : .nanoseconds(Int64(timeout * 1e9)) }
 }
 
+/// `--device`, hidden: another KVM device than /dev/kvm, for testing how the tool fails without one.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The KVM device.", valueName: "PATH", visibility: .hidden))
+    var device = KVM.defaultPath
+}
+
 extension OutputFormat: ExpressibleByArgument {}
 
 /// Writes one line (or a few, for a text event with details) to stdout. Swift's print locks stdout for the whole

@@ -91,12 +91,7 @@ public enum ImageRun {
                 message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)",
                 exitStatus: ExitStatus.unusable)
         }
-        let kvm: KVM
-        do {
-            kvm = try KVM.shared(path: configuration.devicePath)
-        } catch {
-            throw RunSetupError(message: error.description, exitStatus: ExitStatus.hostUnavailable)
-        }
+        let kvm = try openKVM(path: configuration.devicePath)
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(
@@ -121,6 +116,16 @@ public enum ImageRun {
             throw RunSetupError(error)
         }
         return vm
+    }
+
+    /// Opens the KVM device (the process-wide handle): any failure means this host cannot run guests (status 4),
+    /// whatever the reason (no device, permission denied, not a KVM device, an old API, a missing capability).
+    public static func openKVM(path: String = KVM.defaultPath) throws(RunSetupError) -> KVM {
+        do {
+            return try KVM.shared(path: path)
+        } catch {
+            throw RunSetupError(message: error.description, exitStatus: ExitStatus.hostUnavailable)
+        }
     }
 
     /// Prepares and runs the image, writing each event in `format` through `write` as it happens (a text run
