@@ -129,6 +129,47 @@ struct RunCommandTests {
         #expect(text.stdout.contains("idt: base=0x0 limit=0x0"), "\(text)")
     }
 
+    @Test("the first failure on any vCPU stops the others and decides the result, long before the timeout")
+    func firstFailureStopsOthers() async throws {
+        let result = try await CLI.run(["run", try CLI.image("first_failure"), "--vcpus", "2", "--format", "json"])
+        #expect(result.status == 1, "\(result)")
+        let events = result.jsonLines()
+        let abort = try #require(events.first { $0["cmd"] as? String == "ABORT" })
+        #expect(abort["vcpu"] as? Int == 1)
+        #expect(abort["expression"] as? String == "vcpu_index == 0")
+        #expect(!events.contains { $0["event"] as? String == "timeout" })
+        expectSummary(result, "abort", ucalls: 3)
+        let elapsed = try #require((events.last?["elapsed_ms"] as? NSNumber)?.doubleValue)
+        #expect(elapsed < 10_000, "the spinning vCPU 0 was not stopped: \(elapsed) ms")
+    }
+
+    @Test("an ABORT whose strings cannot be read: null fields and the addresses")
+    func abortWithUnreadableStrings() async throws {
+        let result = try await CLI.run(["run", try CLI.image("abort_unreadable"), "--format", "json"])
+        #expect(result.status == 1, "\(result)")
+        #expect(
+            result.lines.first
+                == #"{"event":"ucall","vcpu":0,"cmd":"ABORT","expression":null,"expression_gva":"0xdead0000","#
+                + #""file":null,"file_gva":"0xbeef0000","line":7,"message":""}"#)
+        expectSummary(result, "abort", ucalls: 1)
+    }
+
+    @Test("MMIO that is not a ucall ends the run as a fault naming the address and the nearest memslot")
+    func strayMMIO() async throws {
+        let result = try await CLI.run(["run", try CLI.image("stray_mmio"), "--format", "json"])
+        #expect(result.status == 1, "\(result)")
+        let exit = try #require(result.jsonLines().first { $0["event"] as? String == "exit" })
+        #expect(exit["reason"] as? String == "MMIO")
+        #expect(exit["address"] as? String == "0x500000000008")
+        #expect(exit["length"] as? Int == 8)
+        #expect(exit["direction"] as? String == "write")
+        #expect(exit["data"] as? String == "0x1234")
+        let memslot = try #require(exit["memslot"] as? [String: Any])
+        #expect(memslot["purpose"] as? String == "guest RAM")
+        #expect(memslot["contains_address"] as? Bool == false)
+        expectSummary(result, "fault", exits: ["MMIO": 2], ucalls: 1)
+    }
+
     @Test("a guest that spins is stopped at --timeout with its RIP and last ucall; status 3")
     func timeout() async throws {
         let result = try await CLI.run(["run", try CLI.image("spin"), "--timeout", "1", "--format", "json"])

@@ -66,6 +66,42 @@ struct UsageTests {
         try await expectRefused(image, "entry point 0x10 is outside every PT_LOAD segment")
     }
 
+    @Test("no KVM device, or not a KVM device: status 4 with the reason and a hint, for every command", arguments: [
+        ("/nonexistent/kvm", "cannot open /nonexistent/kvm: No such file or directory: KVM is not available on this host"),
+        ("/dev/null", "/dev/null is not a KVM device"),
+    ])
+    func hostCannotRunGuests(device: String, message: String) async throws {
+        for command in [["run", try CLI.image("clean")], ["probe"], ["demo"]] {
+            let result = try await CLI.run(command + ["--device", device, "--format", "json"])
+            #expect(result.status == 4, "\(command): \(result)")
+            #expect(result.stdout.isEmpty, "\(command): \(result)")
+            #expect(result.stderr.hasPrefix("kvm-harness: error: \(message)"), "\(command): \(result)")
+        }
+    }
+
+    @Test("a KVM device the user may not open: status 4 and the kvm-group hint")
+    func permissionDenied() async throws {
+        let file = try TemporaryFile(bytes: [])
+        defer { file.remove() }
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: file.path)
+        var executable = CLI.executable
+        var arguments = ["probe", "--device", file.path]
+        if geteuid() == 0 {
+            // Root opens any file, so drop to nobody for the open to be refused.
+            let setpriv = try #require(
+                ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                "running as root needs setpriv(1) to test a refused open")
+            arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", executable.path] + arguments
+            executable = URL(fileURLWithPath: setpriv)
+        }
+        let result = try await CLI.run(arguments, executable: executable)
+        #expect(result.status == 4, "\(result)")
+        #expect(
+            result.stderr == "kvm-harness: error: cannot open \(file.path): Permission denied: add your user to the "
+                + "kvm group (sudo usermod -aG kvm $USER) and log in again, or make the device readable and writable "
+                + "for you\n", "\(result)")
+    }
+
     @Test("usage errors exit with status 2 and say what is wrong", arguments: [
         (["run"], "Missing expected argument '<image>'"),
         (["run", "x.elf", "--vcpus", "0"], "--vcpus must be at least 1"),

@@ -105,9 +105,11 @@ enum CLI {
         try images.get().appendingPathComponent("\(name).elf").path
     }
 
-    /// Runs kvm-harness with `arguments` and waits for it (at most `limit` seconds, then kills it), without
+    /// Runs kvm-harness (or `executable`) with `arguments` and waits for it (at most `limit` seconds, then kills it), without
     /// blocking a thread of Swift's cooperative pool.
-    static func run(_ arguments: [String], limit: TimeInterval = 60) async throws -> CLIResult {
+    static func run(_ arguments: [String], executable: URL = CLI.executable, limit: TimeInterval = 60) async throws
+        -> CLIResult
+    {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kvm-harness-cli-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
