@@ -2,6 +2,8 @@
 #include "KVMHarnessGuest.h"
 #include "DemoGuest.h"
 
+GUEST_CODE_BEGIN
+
 void demo_guest_main(uint64_t iterations) {
     uint64_t a = 0, b = 1;
 
@@ -15,3 +17,5 @@ void demo_guest_main(uint64_t iterations) {
     GUEST_SYNC_ARGS(3, a, b);
     GUEST_DONE();
 }
+
+GUEST_CODE_END

@@ -3,6 +3,8 @@
 
 #include "guest_assert.h"
 
+GUEST_CODE_BEGIN
+
 void ucall_assert(const char *expression, const char *file, uint64_t line, const char *fmt, ...) {
     struct ucall uc;
     va_list va;
@@ -32,3 +34,5 @@ void guest_printf(const char *fmt, ...) {
     va_end(va);
     ucall_send(&uc);
 }
+
+GUEST_CODE_END

@@ -21,6 +21,9 @@
 
 #include "guest_printf.h"
 #include "guest_string.h"
+#include "ucall.h"
+
+GUEST_CODE_BEGIN
 
 // The output: `len` counts every character produced, whether or not it fit below `limit`.
 struct out {
@@ -330,3 +333,5 @@ int guest_snprintf(char *buf, size_t size, const char *fmt, ...) {
     va_end(ap);
     return n;
 }
+
+GUEST_CODE_END

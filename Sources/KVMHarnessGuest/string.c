@@ -4,6 +4,9 @@
 #include <stdint.h>
 
 #include "guest_string.h"
+#include "ucall.h"
+
+GUEST_CODE_BEGIN
 
 #define GUEST_HIDDEN __attribute__((visibility("hidden")))
 
@@ -67,3 +70,5 @@ int guest_strcmp(const char *a, const char *b) {
     }
     return (unsigned char)*a - (unsigned char)*b;
 }
+
+GUEST_CODE_END

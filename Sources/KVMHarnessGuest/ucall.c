@@ -3,6 +3,8 @@
 
 #include "ucall.h"
 
+GUEST_CODE_BEGIN
+
 // Zero in the host process; the harness writes the chosen address into each VM's copy of it.
 uint64_t ucall_exit_mmio_addr;
 
@@ -25,3 +27,5 @@ void ucall(uint64_t cmd, int nargs, ...) {
     uc.buffer[0] = '\0';
     ucall_send(&uc);
 }
+
+GUEST_CODE_END

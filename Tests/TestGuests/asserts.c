@@ -2,6 +2,8 @@
 #include "KVMHarnessGuest.h"
 #include "TestGuests.h"
 
+GUEST_CODE_BEGIN
+
 void guest_asserts_pass(void) {
     uint64_t three = 3;
 
@@ -92,6 +94,12 @@ void guest_page_fault(void) {
 
 void guest_spin(void) {
     GUEST_SYNC(1);
-    for (;;)
-        __asm__ volatile("pause");
+    __asm__ volatile(".globl guest_spin_loop\n"
+                     "guest_spin_loop: pause\n\t"
+                     "jmp guest_spin_loop");
 }
+
+extern char guest_spin_loop[];
+uint64_t guest_spin_loop_address(void) { return (uint64_t)(uintptr_t)guest_spin_loop; }
+
+GUEST_CODE_END

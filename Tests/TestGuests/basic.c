@@ -2,6 +2,8 @@
 #include "KVMHarnessGuest.h"
 #include "TestGuests.h"
 
+GUEST_CODE_BEGIN
+
 void guest_sync_stages(uint64_t a, uint64_t b) {
     GUEST_SYNC_ARGS(1, 0x11, 0x12);
     GUEST_SYNC_ARGS(2, 0x21, 0x22, 0x23);
@@ -85,3 +87,5 @@ void guest_pio_sync(void) {
     ucall_send_pio(&uc);
     GUEST_DONE();
 }
+
+GUEST_CODE_END

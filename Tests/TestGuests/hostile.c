@@ -3,6 +3,8 @@
 #include "KVMHarnessGuest.h"
 #include "TestGuests.h"
 
+GUEST_CODE_BEGIN
+
 void guest_write_own_code(void) {
     // Code pages are shared read-only with the host: CR0.WP makes this a #PF (present, write).
     *(volatile uint8_t *)(uintptr_t)&guest_write_own_code = 0xcc;
@@ -33,3 +35,5 @@ void guest_halts(void) {
     __asm__ volatile("cli; hlt");
     GUEST_DONE();
 }
+
+GUEST_CODE_END

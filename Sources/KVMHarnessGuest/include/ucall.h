@@ -41,6 +41,20 @@ _Static_assert(offsetof(struct ucall, args) == 8, "struct ucall ABI: args");
 _Static_assert(offsetof(struct ucall, buffer) == 64, "struct ucall ABI: buffer");
 _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 
+/// Brackets guest code so that the compiler uses only general-purpose registers in it: no SSE or AVX, even when
+/// optimizing. Hosts that run CPL0 guest code in KVM's instruction emulator (software virtualization such as PVM)
+/// cannot execute vector instructions, and optimizers add them on their own (to zero or copy a few words). Put
+/// GUEST_CODE_BEGIN after the includes of a guest source file and GUEST_CODE_END at its end; building the file with
+/// -mgeneral-regs-only does the same.
+#if defined(__clang__)
+#define GUEST_CODE_BEGIN                                                                                             \
+    _Pragma("clang attribute push(__attribute__((target(\"general-regs-only\"))), apply_to = function)")
+#define GUEST_CODE_END _Pragma("clang attribute pop")
+#else
+#define GUEST_CODE_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
+#define GUEST_CODE_END _Pragma("GCC pop_options")
+#endif
+
 /// Marks a guest global that Swift tests read or write (with VirtualMachine.syncToGuest/syncFromGuest): Swift 6
 /// then imports it as `nonisolated(unsafe)`. Each VM has its own copy; the host's copy is the test's to manage.
 #if defined(__has_attribute) && __has_attribute(swift_attr)
@@ -52,6 +66,10 @@ _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 /// The guest-physical (and, identity-mapped, guest-virtual) address of the ucall MMIO exit. The harness writes it
 /// into the guest's copy of this variable before the guest runs; in the host process it stays 0.
 extern uint64_t ucall_exit_mmio_addr GUEST_GLOBAL;
+
+// The inline helpers are compiled like guest code (general-purpose registers only), so that they can be inlined
+// into code between GUEST_CODE_BEGIN and GUEST_CODE_END.
+GUEST_CODE_BEGIN
 
 /// Hands a filled ucall to the host over the MMIO transport: one 8-byte store of the struct's address.
 /// The compiler barriers keep every store to `*uc` before the one that exits to the host, and keep the compiler
@@ -70,21 +88,28 @@ static inline __attribute__((always_inline)) void ucall_send_pio(struct ucall *u
 /// The general form: sends `cmd` with up to UCALL_MAX_ARGS u64 arguments (extra ones are dropped, missing ones 0).
 void ucall(uint64_t cmd, int nargs, ...);
 
+/// Stores one u64 of a ucall as a plain 8-byte MOV. A relaxed atomic store compiles to exactly that, and compilers
+/// never merge it with its neighbours into SSE stores: KVM's instruction emulator, which runs CPL0 guest code on
+/// software-virtualized hosts, cannot execute those.
+#define __UCALL_STORE(field, value) __atomic_store_n(&(field), (uint64_t)(value), __ATOMIC_RELAXED)
+
 /// Sends `cmd` with exactly seven arguments, inlined so that a checkpoint costs a handful of guest instructions:
 /// eight stores and the exit. The 1 KiB buffer is left untouched; the host reads it only for PRINTF and ABORT.
 static inline __attribute__((always_inline)) void ucall7(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2,
                                                          uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
     struct ucall uc;
-    uc.cmd = cmd;
-    uc.args[0] = a0;
-    uc.args[1] = a1;
-    uc.args[2] = a2;
-    uc.args[3] = a3;
-    uc.args[4] = a4;
-    uc.args[5] = a5;
-    uc.args[6] = a6;
+    __UCALL_STORE(uc.cmd, cmd);
+    __UCALL_STORE(uc.args[0], a0);
+    __UCALL_STORE(uc.args[1], a1);
+    __UCALL_STORE(uc.args[2], a2);
+    __UCALL_STORE(uc.args[3], a3);
+    __UCALL_STORE(uc.args[4], a4);
+    __UCALL_STORE(uc.args[5], a5);
+    __UCALL_STORE(uc.args[6], a6);
     ucall_send(&uc);
 }
+
+GUEST_CODE_END
 
 // Argument counting and padding for GUEST_SYNC_ARGS: up to seven values, the rest 0.
 #define __UCALL_PAD7(a0, a1, a2, a3, a4, a5, a6, ...)                                                               \

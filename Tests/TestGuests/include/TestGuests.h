@@ -57,6 +57,8 @@ void guest_expect_gp(void);
 void guest_page_fault(void);
 /// SYNC(1), then spins forever.
 void guest_spin(void);
+/// The address of guest_spin's loop: a PAUSE, then a JMP back to it.
+uint64_t guest_spin_loop_address(void);
 
 /// Writes to its own code.
 void guest_write_own_code(void);
