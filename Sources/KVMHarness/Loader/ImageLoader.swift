@@ -86,23 +86,16 @@ public struct GuestImageLayout: Sendable, Equatable {
                 .roundedUp(to: 4096)
         }
         self.segmentPages = segmentPages
-        // Cut the address space at every page range's start and end; each piece between two cuts is covered by
-        // the same segments throughout, so it has one set of permissions.
-        let cuts = Set(segmentPages.filter { !$0.isEmpty }.flatMap { [$0.lowerBound, $0.upperBound] }).sorted()
-        var runs: [Run] = []
-        for (start, end) in zip(cuts, cuts.dropFirst()) {
-            let covering = segments.indices.filter { segmentPages[$0].contains(start) }
-            guard !covering.isEmpty else { continue }
-            let writable = covering.contains { segments[$0].flags.contains(.writable) }
-            let executable = covering.contains { segments[$0].flags.contains(.executable) }
-            if let last = runs.last, last.end == start, last.writable == writable, last.executable == executable {
-                runs[runs.count - 1].pageCount += (end - start) / 4096
-            } else {
-                let pages = (end - start) / 4096
-                runs.append(Run(address: start, pageCount: pages, writable: writable, executable: executable))
-            }
+        // The same page planning as for in-process code; an image's pages are all copied, and a run is writable
+        // exactly where CodeLayout would copy it.
+        let loaded = segments.map {
+            LoadedSegment(
+                address: $0.virtualAddress, size: $0.memorySize, writable: $0.flags.contains(.writable),
+                executable: $0.flags.contains(.executable))
         }
-        self.runs = runs
+        runs = CodeLayout.plan(loaded).map {
+            Run(address: $0.address, pageCount: $0.size / 4096, writable: $0.placement == .copied, executable: $0.executable)
+        }
     }
 
     /// The number of pages the segments occupy.

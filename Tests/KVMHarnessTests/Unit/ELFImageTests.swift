@@ -153,17 +153,6 @@ private func elfParseError(_ bytes: [UInt8]) -> ELFError? {
     }
 }
 
-/// A tiny deterministic random number generator (ELFTestRandom), so the mutation test is reproducible.
-private struct ELFTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("ELFImage")
 struct ELFImageTests {
@@ -394,7 +383,7 @@ struct ELFImageTests {
             .init(name: "ucall_exit_mmio_addr", value: 0x40_2010, size: 8),
         ]
         let good = builder.build()
-        var random = ELFTestRandom(state: 0x5EED)
+        var random = SplitMix64(state: 0x5EED)
         for _ in 0..<3000 {
             var bytes = good
             for _ in 0..<Int.random(in: 1...8, using: &random) {

@@ -1,0 +1,22 @@
+/// A tiny deterministic random number generator (SplitMix64), so that randomized tests check the same cases on
+/// every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in 0..<n.
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    /// True `percent` percent of the time.
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+
+    /// One of `choices`.
+    mutating func pick<T>(_ choices: [T]) -> T { choices[below(choices.count)] }
+}
