@@ -88,6 +88,13 @@ public final class VCPU: @unchecked Sendable {
         let started = measuresExitTimes ? Self.now() : 0
         while ckvm_ioctl_int(fd.rawValue, CKVM_RUN, 0) < 0 {
             let error = Glibc.errno
+            if (error == EFAULT || error == Self.hardwarePoisonErrno) && ckvm_run_exit_reason(run) == Self.memoryFaultExit {
+                // KVM_EXIT_MEMORY_FAULT is the one exit that comes with KVM_RUN failing: report it as the exit.
+                statistics.record(Self.memoryFaultExit, nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+                let exit = VcpuExit.decode(run, mapSize: runMapping.size)
+                lastExit = exit
+                return .exit(exit)
+            }
             guard error == EINTR || error == EAGAIN else {
                 throw .ioctlFailed(operation: "KVM_RUN", errno: Errno(rawValue: error))
             }
@@ -129,6 +136,11 @@ public final class VCPU: @unchecked Sendable {
             throw .interrupted
         }
     }
+
+    /// `KVM_EXIT_MEMORY_FAULT` (Linux 6.8; newer than the installed headers).
+    static let memoryFaultExit: UInt32 = 39
+    /// `EHWPOISON`, which KVM_RUN returns with a memory-fault exit for poisoned pages.
+    static let hardwarePoisonErrno: Int32 = 133
 
     /// The port of the x86 port-I/O ucall transport.
     public static let ucallPort = UInt16(0x1000)
