@@ -8,7 +8,8 @@
 
 GUEST_CODE_BEGIN
 
-#define GUEST_HIDDEN __attribute__((visibility("hidden")))
+// Hidden, and never turned back into calls to themselves (or to libc) by loop-idiom recognition.
+#define GUEST_HIDDEN __attribute__((visibility("hidden"), no_builtin))
 
 GUEST_HIDDEN void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
     void *ret = dst;
@@ -37,6 +38,8 @@ GUEST_HIDDEN void *memmove(void *dst, const void *src, size_t n) {
     return dst;
 }
 
+__attribute__((visibility("hidden"))) int bcmp(const void *a, const void *b, size_t n);
+
 GUEST_HIDDEN int memcmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = a, *y = b;
 
@@ -47,7 +50,11 @@ GUEST_HIDDEN int memcmp(const void *a, const void *b, size_t n) {
     return 0;
 }
 
-size_t guest_strlen(const char *s) {
+// Optimizers turn `a == b` comparisons of memory into bcmp calls.
+GUEST_HIDDEN int bcmp(const void *a, const void *b, size_t n) { return memcmp(a, b, n); }
+
+// Optimizers recognize length loops as strlen.
+GUEST_HIDDEN size_t strlen(const char *s) {
     size_t n = 0;
 
     while (s[n])
@@ -55,7 +62,15 @@ size_t guest_strlen(const char *s) {
     return n;
 }
 
-size_t guest_strnlen(const char *s, size_t max) {
+__attribute__((no_builtin)) size_t guest_strlen(const char *s) {
+    size_t n = 0;
+
+    while (s[n])
+        n++;
+    return n;
+}
+
+__attribute__((no_builtin)) size_t guest_strnlen(const char *s, size_t max) {
     size_t n = 0;
 
     while (n < max && s[n])
@@ -63,7 +78,7 @@ size_t guest_strnlen(const char *s, size_t max) {
     return n;
 }
 
-int guest_strcmp(const char *a, const char *b) {
+__attribute__((no_builtin)) int guest_strcmp(const char *a, const char *b) {
     while (*a && *a == *b) {
         a++;
         b++;

@@ -17,10 +17,11 @@ void guest_load_garbage_cr3(void) {
     GUEST_DONE();
 }
 
-static __thread uint64_t per_thread_value;
+// Visible outside this file, so that an optimizer cannot drop the store.
+__thread uint64_t guest_per_thread_value;
 
 void guest_thread_local(void) {
-    per_thread_value = 1;
+    guest_per_thread_value = 1;
     GUEST_DONE();
 }
 

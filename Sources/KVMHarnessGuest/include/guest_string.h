@@ -1,9 +1,10 @@
 // Freestanding memory and string functions for guest code.
 //
 // Compilers turn struct copies and zeroing into calls to memcpy and memset. In a test binary those would go through
-// the PLT into the host's libc, which the guest cannot reach. The guest runtime therefore defines its own memcpy,
-// memset, memmove and memcmp with hidden visibility: every call from code in the same executable (guest code, and
-// host code linked into it) binds directly to them, while shared libraries keep using libc's.
+// the PLT into the host's libc, which the guest cannot reach; optimizers also turn loops into calls to memcpy,
+// memmove, memset, memcmp, bcmp and strlen. The guest runtime therefore defines all six with hidden visibility:
+// every call from code in the same executable (guest code, and host code linked into it) binds directly to them,
+// while shared libraries keep using libc's.
 #ifndef KVMHARNESS_GUEST_STRING_H
 #define KVMHARNESS_GUEST_STRING_H
 

@@ -41,11 +41,14 @@ _Static_assert(offsetof(struct ucall, args) == 8, "struct ucall ABI: args");
 _Static_assert(offsetof(struct ucall, buffer) == 64, "struct ucall ABI: buffer");
 _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 
-/// Brackets guest code so that the compiler uses only general-purpose registers in it: no SSE or AVX, even when
-/// optimizing. Hosts that run CPL0 guest code in KVM's instruction emulator (software virtualization such as PVM)
-/// cannot execute vector instructions, and optimizers add them on their own (to zero or copy a few words). Put
-/// GUEST_CODE_BEGIN after the includes of a guest source file and GUEST_CODE_END at its end; building the file with
-/// -mgeneral-regs-only does the same.
+/// Brackets guest code so that optimizing compilers keep it guest-safe:
+/// - general-purpose registers only, no SSE or AVX: hosts that run CPL0 guest code in KVM's instruction emulator
+///   (software virtualization such as PVM) cannot execute vector instructions, and optimizers add them on their own
+///   to zero or copy a few words;
+/// Optimizers also turn loops and struct copies into calls to memcpy, memmove, memset, memcmp, bcmp and strlen;
+/// the guest runtime defines all of them (guest_string.h), so those calls stay inside guest-visible code.
+/// Put GUEST_CODE_BEGIN after the includes of a guest source file and GUEST_CODE_END at its end; building the file
+/// with -mgeneral-regs-only does the same.
 #if defined(__clang__)
 #define GUEST_CODE_BEGIN                                                                                             \
     _Pragma("clang attribute push(__attribute__((target(\"general-regs-only\"))), apply_to = function)")
