@@ -1,0 +1,35 @@
+// Guest code for the benchmarks. Each function runs in the guest, never in the host.
+#ifndef BENCHMARK_GUESTS_H
+#define BENCHMARK_GUESTS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Sends `count` ucalls SYNC [i, 0, 0, 0, 0, 0, 0], then DONE; `mmio_address` 0 selects the port-I/O transport.
+/// Hand-written assembly (ucall_loops.S) that sets cmd and args[1...6] once: 5 guest instructions per ucall.
+void bench_ucall_loop(uint64_t count, uint64_t mmio_address);
+
+/// The same ucalls over MMIO, each built in full (eight stores, then the exit store): the hand-written minimum of a
+/// self-contained SYNC.
+void bench_sync_minimum(uint64_t count, uint64_t mmio_address);
+
+/// `count` GUEST_SYNC(i) on the project's guest runtime, then GUEST_DONE().
+void bench_guest_sync_loop(uint64_t count);
+
+/// The bounds of the hand-written guest code (both loops), which the raw-KVM baseline copies into its guest.
+extern const unsigned char bench_guest_code_start[];
+extern const unsigned char bench_guest_code_end[];
+
+/// The address of bench_guest_code_start (Swift cannot import an incomplete array). Host code.
+const void *bench_guest_code_start_address(void);
+/// The address of bench_guest_code_end. Host code.
+const void *bench_guest_code_end_address(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
