@@ -35,16 +35,21 @@ public final class VCPU: @unchecked Sendable {
     private let ucallAddress: UInt64
     private let physicalAddressBits: Int
 
+    // The properties `step()` writes on every exit are `@exclusivity(unchecked)`: Swift's dynamic exclusivity
+    // checks on class properties cost about 400 host instructions per exit (a third of the ucall path), and they
+    // could only catch an overlapping access on the same thread, which `step()` (no callbacks) cannot make. A vCPU
+    // is driven by one thread at a time either way.
+
     /// Exit counts by reason since the vCPU was created.
-    public private(set) var statistics = ExitStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = ExitStatistics()
     /// When true, each `KVM_RUN` is timed and the time is added to `statistics` (two clock reads per exit).
-    public var measuresExitTimes = false
+    @exclusivity(unchecked) public var measuresExitTimes = false
     /// The last ucall decoded, for diagnostics.
-    public private(set) var lastUcall: Ucall?
+    @exclusivity(unchecked) public private(set) var lastUcall: Ucall?
     /// How the last ucall arrived.
-    public private(set) var lastUcallTransport: UcallTransport?
+    @exclusivity(unchecked) public private(set) var lastUcallTransport: UcallTransport?
     /// The last exit that was not a ucall.
-    public private(set) var lastExit: VcpuExit?
+    @exclusivity(unchecked) public private(set) var lastExit: VcpuExit?
 
     private let stopRequested = Atomic<Bool>(false)
     private let runningThread = Atomic<UInt>(0)

@@ -9,7 +9,8 @@ import SystemPackage
 /// A separate object so that vCPUs keep guest memory alive without a reference cycle with the VM.
 final class VMState: @unchecked Sendable {
     let fd: FileDescriptor
-    var memslots = MemslotTable()
+    // Read by every ucall decode; unchecked for the reason given in VCPU (the layout never changes while vCPUs run).
+    @exclusivity(unchecked) var memslots = MemslotTable()
     var backings: [HostMapping] = []
     var ucallAddress: UInt64 = 0
     let physicalAddressBits: Int
