@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE_SIZE 4096ULL
@@ -34,7 +35,14 @@ struct raw_vm {
     uint64_t pml4;         // guest-physical address of the PML4
     uint64_t ucall_address;
     int port_io;
+    uint64_t memslot_nanoseconds; // how long KVM_SET_USER_MEMORY_REGION for guest RAM took
 };
+
+static uint64_t now_nanoseconds(void) {
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return (uint64_t)time.tv_sec * 1000000000ULL + (uint64_t)time.tv_nsec;
+}
 
 static int kvm_fd = -1;
 static int kvm_open_result = 1; // 1: not tried yet
@@ -211,10 +219,12 @@ struct raw_vm *raw_vm_create(uint64_t memory_size) {
         .slot = 0, .flags = 0, .guest_phys_addr = 0, .memory_size = memory_size,
         .userspace_addr = (uint64_t)(uintptr_t)vm->memory,
     };
+    uint64_t before = now_nanoseconds();
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         fail("KVM_SET_USER_MEMORY_REGION");
         goto failed;
     }
+    vm->memslot_nanoseconds = now_nanoseconds() - before;
 
     vm->pml4 = allocate_page(vm);
     uint64_t gdt = map_new(vm, GDT_GVA, PAGE_SIZE, PTE_WRITABLE | PTE_NX);
@@ -320,6 +330,8 @@ int raw_vm_run_ucalls_decoding(struct raw_vm *vm, uint64_t exits, uint64_t *chec
 }
 
 uint64_t raw_vm_ucall_address(const struct raw_vm *vm) { return vm->ucall_address; }
+
+uint64_t raw_vm_memslot_nanoseconds(const struct raw_vm *vm) { return vm->memslot_nanoseconds; }
 
 void raw_vm_destroy(struct raw_vm *vm) {
     if (!vm)

@@ -37,12 +37,14 @@ struct Allocations {
                 Self.section, "heap allocations per ucall, nextUcall loop (steady state)", unit: "mallocs",
                 library: perUcall, baseline: nil, compared: perUcall, comparedText: Format.number(perUcall),
                 target: target,
-                detail: "\(Int(stepping)) mallocs in \(measured) ucalls after \(warmup) warm-up", data: data),
+                detail: "\(Int(stepping)) mallocs in \(measured) ucalls after \(warmup) warm-up", data: data
+            ).allowingZero(),
             .checked(
                 Self.section, "heap allocations per ucall, VirtualMachine.run", unit: "mallocs",
                 library: runPerUcall, baseline: nil, compared: runPerUcall, comparedText: Format.number(runPerUcall),
                 target: target,
-                detail: "runs of \(Int(fewUcalls)) and \(Int(manyUcalls)) ucalls: \(Int(few)) and \(Int(many)) mallocs"),
+                detail: "runs of \(Int(fewUcalls)) and \(Int(manyUcalls)) ucalls: \(Int(few)) and \(Int(many)) mallocs"
+            ).allowingZero(),
         ]
     }
 }

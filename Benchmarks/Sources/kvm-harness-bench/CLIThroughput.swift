@@ -30,7 +30,10 @@ struct CLIThroughput {
         }
         var cliRates: [Double] = []
         var libraryRates: [Double] = []
+        var fixedCosts: [Double] = []
         var ucallCount = 0.0
+        // The CLI's fixed cost (process start, KVM, VM setup, exit) from an image with four ucalls, if it is there.
+        let cleanImage = parentDirectory(imagePath) + "/clean.elf"
         for round in 0..<rounds {
             let cliFirst = round % 2 == 0
             if !cliFirst { libraryRates.append(try libraryRate(imagePath)) }
@@ -38,11 +41,33 @@ struct CLIThroughput {
             cliRates.append(rate)
             ucallCount = ucalls
             if cliFirst { libraryRates.append(try libraryRate(imagePath)) }
+            if Subprocess.exists(cleanImage) {
+                let clean = try Subprocess.run(cliPath, ["run", "--format", "json", cleanImage], directory: directory)
+                guard clean.status == 0 else { throw Subprocess.Failure(description: "kvm-harness run clean.elf failed") }
+                fixedCosts.append(Double(clean.wallNanoseconds) / 1e6)
+            }
             log("CLI: round \(round + 1) of \(rounds) done")
         }
         let cli = Summary(cliRates)
         let library = Summary(libraryRates)
-        return [
+        var rows: [Row] = []
+        if !fixedCosts.isEmpty {
+            let fixed = Summary(fixedCosts)
+            // What each ucall costs the CLI beyond the library's own round trip: formatting and writing its event.
+            let perUcall = ((ucallCount / cli.median) - fixed.median / 1e3) / ucallCount * 1e6
+                - 1e6 / library.median
+            rows.append(
+                .info(
+                    Self.section, "kvm-harness run --format json, clean.elf (4 ucalls): whole process", unit: "ms",
+                    library: fixed.median, detail: "the CLI's fixed cost: start, open KVM, VM setup, exit",
+                    data: [("ms", fixed.json)]))
+            rows.append(
+                .info(
+                    Self.section, "CLI cost per ucall beyond the library's (JSON event written)", unit: "us",
+                    library: perUcall, detail: "(CLI time - fixed cost) / ucalls - library time / ucalls"
+                ).allowingNegative())
+        }
+        return rows + [
             .checked(
                 Self.section, Self.name, unit: "ucalls/s", library: cli.median, baseline: library.median,
                 compared: cli.median / library.median, comparedText: Format.ratio(cli.median / library.median),

@@ -54,6 +54,25 @@ struct Row: Sendable {
     var detail: String = ""
     /// Numbers behind the row (samples, parameters), for the JSON file.
     var data: [(String, JSON)] = []
+    /// Whether 0 is a possible value (allocation counts; user CPU in a run shorter than a few clock ticks).
+    var mayBeZero = false
+    /// Whether a negative value is possible (a difference of two noisy measurements).
+    var mayBeNegative = false
+
+    /// The row, marked as allowed to be zero.
+    func allowingZero() -> Row {
+        var copy = self
+        copy.mayBeZero = true
+        return copy
+    }
+
+    /// The row, marked as allowed to be negative.
+    func allowingNegative() -> Row {
+        var copy = self
+        copy.mayBeZero = true
+        copy.mayBeNegative = true
+        return copy
+    }
 
     /// A row with a target checked against `compared`.
     static func checked(

@@ -18,17 +18,27 @@ struct Scale {
         var rows: [Row] = []
         var libraryMedians: [Double] = []
         var rawMedians: [Double] = []
+        var memslotRows: [Row] = []
         for size in memorySizes {
             var library: [Double] = []
             var raw: [Double] = []
+            var memslot: [Double] = []
             for iteration in 0..<(creations + 1) {
                 let libraryTime = try libraryCreation(size)
-                let rawTime = try rawCreation(size)
+                let (rawTime, memslotTime) = try rawCreation(size)
                 if iteration > 0 {  // the first of each size warms up
                     library.append(libraryTime)
                     raw.append(rawTime)
+                    memslot.append(memslotTime)
                 }
             }
+            let memslotSummary = Summary(memslot)
+            memslotRows.append(
+                .info(
+                    Self.section, "KVM_SET_USER_MEMORY_REGION alone, \(Self.describe(size)) (raw C)", unit: "us",
+                    library: memslotSummary.median,
+                    detail: "KVM's per-memslot metadata (rmaps for its shadow MMU) grows with the slot",
+                    data: [("raw_us", memslotSummary.json)]))
             let librarySummary = Summary(library)
             let rawSummary = Summary(raw)
             libraryMedians.append(librarySummary.median)
@@ -49,6 +59,7 @@ struct Scale {
                 baseline: rawSpread, compared: spread, comparedText: Format.ratio(spread),
                 target: Target(bound: .atMost(1.2), text: "<= 1.2x"),
                 detail: "baseline: the same spread for raw C"))
+        rows += memslotRows
         log("scale: creation times done")
 
         for size in memorySizes {
@@ -96,12 +107,14 @@ struct Scale {
         return Double(elapsed) / 1000
     }
 
-    private func rawCreation(_ size: UInt64) throws -> Double {
+    /// The raw baseline's creation time and, inside it, the RAM memslot ioctl's, in microseconds.
+    private func rawCreation(_ size: UInt64) throws -> (Double, Double) {
         let start = Measure.now()
         let vm = try RawVM(memorySize: size)
         let elapsed = Measure.now() - start
+        let memslot = raw_vm_memslot_nanoseconds(vm.pointer)
         vm.destroy()
-        return Double(elapsed) / 1000
+        return (Double(elapsed) / 1000, Double(memslot) / 1000)
     }
 
     /// Process RSS before creating a VM of `size` bytes and after its vCPU made its first ucall.

@@ -136,14 +136,14 @@ func sanityProblems(_ rows: [Row]) -> [String] {
                 || reason.contains("not built")
             if !allowed { problems.append("\(row.name): not measured: \(reason)") }
         default:
-            guard let library = row.library, library.isFinite, library >= 0 else {
+            guard let library = row.library, library.isFinite else {
                 problems.append("\(row.name): no measured value")
                 continue
             }
-            // Allocation counts may be zero, and so may user CPU in a short run (getrusage counts in ticks).
-            let mayBeZero = row.unit == "mallocs" || row.unit == "us" && row.name.hasPrefix("user CPU")
-            if !mayBeZero && library <= 0 { problems.append("\(row.name): measured \(library)") }
-            if let baseline = row.baseline, !baseline.isFinite || baseline < 0 || !mayBeZero && baseline == 0 {
+            if library < 0 && !row.mayBeNegative || library == 0 && !row.mayBeZero {
+                problems.append("\(row.name): measured \(library)")
+            }
+            if let baseline = row.baseline, !baseline.isFinite || baseline < 0 || baseline == 0 && !row.mayBeZero {
                 problems.append("\(row.name): baseline \(baseline)")
             }
         }

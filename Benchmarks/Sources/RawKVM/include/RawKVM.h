@@ -49,6 +49,9 @@ int raw_vm_run_ucalls_decoding(struct raw_vm *vm, uint64_t exits, uint64_t *chec
 /// The ucall MMIO address of the VM.
 uint64_t raw_vm_ucall_address(const struct raw_vm *vm);
 
+/// How long the KVM_SET_USER_MEMORY_REGION of the guest RAM took when the VM was created, in nanoseconds.
+uint64_t raw_vm_memslot_nanoseconds(const struct raw_vm *vm);
+
 /// Closes the vCPU and the VM and unmaps their memory.
 void raw_vm_destroy(struct raw_vm *vm);
 
