@@ -36,6 +36,7 @@ struct raw_vm {
     uint64_t ucall_address;
     int port_io;
     uint64_t memslot_nanoseconds; // how long KVM_SET_USER_MEMORY_REGION for guest RAM took
+    uint64_t code_size;           // bytes of guest code copied to CODE_GVA, 0 before raw_vm_copy_code
 };
 
 static uint64_t now_nanoseconds(void) {
@@ -243,17 +244,32 @@ failed:
     return NULL;
 }
 
-int raw_vm_load(struct raw_vm *vm, const void *code, uint64_t code_size, uint64_t entry_offset, uint64_t count,
-                int port_io, uint64_t valid_regs) {
+int raw_vm_copy_code(struct raw_vm *vm, const void *code, uint64_t code_size) {
     uint64_t size = (code_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    if (vm->vcpu_fd >= 0 || vm->next_free + size + 4 * PAGE_SIZE > vm->memory_size) {
-        snprintf(last_error, sizeof(last_error), "raw_vm_load: already loaded, or out of guest memory");
+    if (vm->code_size || vm->next_free + size + 4 * PAGE_SIZE > vm->memory_size) {
+        snprintf(last_error, sizeof(last_error), "raw_vm_copy_code: already loaded, or out of guest memory");
         return -1;
     }
     uint64_t gpa = map_new(vm, CODE_GVA, size, 0);
     memcpy(vm->memory + gpa, code, code_size);
+    vm->code_size = code_size;
+    return 0;
+}
+
+int raw_vm_add_vcpu(struct raw_vm *vm, uint64_t entry_offset, uint64_t count, int port_io, uint64_t valid_regs) {
+    if (vm->vcpu_fd >= 0 || entry_offset >= vm->code_size) {
+        snprintf(last_error, sizeof(last_error), "raw_vm_add_vcpu: a vCPU exists already, or no code there");
+        return -1;
+    }
     vm->port_io = port_io;
     return create_vcpu(vm, CODE_GVA + entry_offset, count, valid_regs);
+}
+
+int raw_vm_load(struct raw_vm *vm, const void *code, uint64_t code_size, uint64_t entry_offset, uint64_t count,
+                int port_io, uint64_t valid_regs) {
+    if (raw_vm_copy_code(vm, code, code_size) < 0)
+        return -1;
+    return raw_vm_add_vcpu(vm, entry_offset, count, port_io, valid_regs);
 }
 
 int raw_vm_run_ucalls(struct raw_vm *vm, uint64_t exits) {

@@ -36,7 +36,8 @@ enum Status: Sendable, Equatable {
     }
 }
 
-/// One line of the results table: the library's number, the baseline's, their ratio, and the target.
+/// One line of the results table: the measured number (usually the library's), the baseline's, what the target is
+/// checked against (usually their ratio), and the target.
 struct Row: Sendable {
     var section: String
     var name: String
@@ -108,7 +109,7 @@ struct Row: Sendable {
     var json: JSON {
         var members: [(String, JSON)] = [
             ("section", .string(section)), ("name", .string(name)), ("unit", .string(unit)),
-            ("library", .optional(library)), ("baseline", .optional(baseline)), ("compared", .optional(compared)),
+            ("measured", .optional(library)), ("baseline", .optional(baseline)), ("compared", .optional(compared)),
             ("target", target.map { .string($0.text) } ?? .null),
         ]
         switch status {
@@ -157,7 +158,7 @@ enum Format {
 /// Prints rows as an aligned table, a header line per section.
 enum Table {
     static func render(_ rows: [Row]) -> String {
-        let header = ["measurement", "unit", "library", "baseline", "compared", "target", "status", "detail"]
+        let header = ["measurement", "unit", "measured", "baseline", "compared", "target", "status", "detail"]
         var lines: [[String]] = []
         var sections: [Int: String] = [:]
         for row in rows {
@@ -196,7 +197,7 @@ enum Table {
     /// The table as Markdown, for BENCHMARKS.md.
     static func markdown(_ rows: [Row]) -> String {
         var output = [
-            "| section | measurement | unit | library | baseline | compared | target | status | detail |",
+            "| section | measurement | unit | measured | baseline | compared | target | status | detail |",
             "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- |",
         ]
         for row in rows {

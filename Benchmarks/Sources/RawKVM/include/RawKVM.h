@@ -29,10 +29,17 @@ const char *raw_kvm_last_error(void);
 /// identity-mapped ucall MMIO page, and no vCPU. Returns NULL on failure.
 struct raw_vm *raw_vm_create(uint64_t memory_size);
 
-/// Copies `code_size` bytes of guest code to guest-virtual 0x400000 and creates the vCPU in long mode at
-/// 0x400000 + `entry_offset`, with RDI = `count` and RSI = the ucall MMIO address (or 0 if `port_io`, which selects
-/// the port-I/O transport of the benchmark loop). `valid_regs` is the `kvm_valid_regs` mask (KVM_CAP_SYNC_REGS): the
-/// registers KVM copies into kvm_run at every exit; the harness asks for KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS. Returns 0, or -1 with the error set.
+/// Copies `code_size` bytes of guest code to guest-virtual 0x400000 (4 KiB pages, read-only, executable).
+/// Returns 0, or -1 with the error set.
+int raw_vm_copy_code(struct raw_vm *vm, const void *code, uint64_t code_size);
+
+/// Creates the vCPU in long mode at 0x400000 + `entry_offset` (inside the copied code), with RDI = `count` and
+/// RSI = the ucall MMIO address (or 0 if `port_io`, which selects the port-I/O transport of the benchmark loop).
+/// `valid_regs` is the `kvm_valid_regs` mask (KVM_CAP_SYNC_REGS): the registers KVM copies into kvm_run at every
+/// exit; the harness asks for KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS. Returns 0, or -1 with the error set.
+int raw_vm_add_vcpu(struct raw_vm *vm, uint64_t entry_offset, uint64_t count, int port_io, uint64_t valid_regs);
+
+/// raw_vm_copy_code, then raw_vm_add_vcpu.
 int raw_vm_load(struct raw_vm *vm, const void *code, uint64_t code_size, uint64_t entry_offset, uint64_t count,
                 int port_io, uint64_t valid_regs);
 
