@@ -69,7 +69,7 @@ struct Parameters {
     var cliRounds: Int
 
     static let full = Parameters(
-        ucallsPerRun: 100_000, rounds: 5, allocationWarmup: 1_000, allocationMeasured: 20_000, perfSmall: 2_000,
+        ucallsPerRun: 50_000, rounds: 11, allocationWarmup: 1_000, allocationMeasured: 20_000, perfSmall: 2_000,
         perfLarge: 22_000, lifecycleIterations: 200, lifecycleWarmup: 10, creations: 20, throughputUcalls: 100_000,
         throughputRounds: 3, cliRounds: 3)
     static let smoke = Parameters(
@@ -103,7 +103,7 @@ enum Machine {
         return .object([
             ("kernel", .string(release)), ("cpu", .string(model)),
             ("cores", .number(Double(sysconf(Int32(_SC_NPROCESSORS_ONLN))))),
-            ("memory_gib", .number(Double(sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE)) >> 30))),
+            ("memory_gib", .number(Double((sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))) >> 30))),
             ("kvm_modules", .array(modules.map { .string($0) })),
         ])
     }
