@@ -53,6 +53,12 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// Writes `text` as a JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
     static func renderString(_ text: String, into output: inout String) {
         output += "\""
+        // Most strings are printable ASCII with nothing to escape: append them whole.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            output += text
+            output += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""

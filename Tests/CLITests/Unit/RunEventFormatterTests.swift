@@ -239,3 +239,29 @@ struct RunEventFormatterTests {
         #expect(RunEventFormatter.milliseconds(1_000_000_000) == "1000.000")
     }
 }
+
+@Suite("The fast JSON path for frequent ucalls")
+struct FastJSONLineTests {
+    @Test("writes exactly what the general JSON renderer writes", arguments: [
+        Ucall.sync([1]), .sync([0, 0xffff_ffff_ffff_ffff, 2, 3, 4, 5, 0x10]), .none([]), .none([7, 8]), .done,
+    ])
+    func sameBytes(_ ucall: Ucall) {
+        for vcpu in [0, 7, 123] {
+            let event = RunEvent.ucall(vcpu: vcpu, ucall)
+            #expect(RunEventFormatter.fastJSONLine(event) == RunEventFormatter.json(event).rendered)
+        }
+    }
+
+    @Test("leaves the other events to the general renderer")
+    func otherEvents() {
+        #expect(RunEventFormatter.fastJSONLine(.ucall(vcpu: 0, .printf("x"))) == nil)
+        #expect(RunEventFormatter.fastJSONLine(.ucall(vcpu: 0, .unknown(command: 9, arguments: [1]))) == nil)
+    }
+
+    @Test("string escaping: the ASCII fast path and the escapes agree with the rules")
+    func escaping() {
+        #expect(JSONValue.string("plain text 0x12").description == #""plain text 0x12""#)
+        #expect(JSONValue.string("quote \" and \\ and\nnew line").description == #""quote \" and \\ and\nnew line""#)
+        #expect(JSONValue.string("tab\tbell\u{07}é").description == #""tab\tbell\u0007é""#)
+    }
+}
