@@ -6,7 +6,8 @@
 #
 # Then it runs the in-process guest suites again from a release build: optimizers add vector instructions and libc
 # calls to guest code that debug builds never show (KVMHARNESS_SKIP_RELEASE=1 skips this phase, for quick local
-# runs). Extra arguments go to the first `swift test`.
+# runs). Last, the benchmarks run once with tiny counts so that they cannot rot (KVMHARNESS_SKIP_BENCH=1 skips
+# that). Extra arguments go to the first `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,10 @@ else
     echo "test.sh: no /dev/kvm: KVM tests will skip with the reason"
 fi
 
+passed=0
+
 # Runs `swift test` with the given arguments; fails on a failing test, and on any skipped test where KVM exists.
+# Adds the phase's passed tests (Swift Testing's and XCTest's closing lines) to `passed`.
 run_phase() {
     local phase=$1
     shift
@@ -37,6 +41,10 @@ run_phase() {
         echo "test.sh: FAILED ($phase): swift test exited with $status" >&2
         exit "$status"
     fi
+    local testing xctest
+    testing=$(grep -aoE "Test run with [0-9]+ tests? " "$log" | tail -1 | grep -oE "[0-9]+" || echo 0)
+    xctest=$(grep -aoE "Executed [0-9]+ tests?" "$log" | tail -1 | grep -oE "[0-9]+" || echo 0)
+    passed=$((passed + ${testing:-0} + ${xctest:-0}))
 }
 
 run_phase "all tests" "$@"
@@ -47,4 +55,10 @@ if [ "${KVMHARNESS_SKIP_RELEASE:-0}" != 1 ]; then
         --filter "CoreKVMTests|GuestReportingTests|HostileGuestTests|CoreXCTests|GuestFailureLocationXCTests"
 fi
 
+if [ "${KVMHARNESS_SKIP_BENCH:-0}" != 1 ]; then
+    echo "test.sh: the benchmark smoke run (tiny counts; no timing is asserted)"
+    bash scripts/bench.sh --smoke
+fi
+
 echo "test.sh: all tests passed"
+echo "tests: $passed passed, 0 failed"
