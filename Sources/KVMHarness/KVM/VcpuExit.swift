@@ -117,6 +117,9 @@ public enum VcpuExit: Hashable, Sendable {
 
     /// Decodes the exit in `run`; `mapSize` bounds reads of the I/O data area.
     static func decode(_ run: UnsafePointer<kvm_run>, mapSize: Int) -> VcpuExit {
+        // SAFETY: `run` is the vCPU's live kvm_run mapping (at least sizeof(struct kvm_run) bytes, kept mapped by the
+        // VCPU), and the vCPU is not running, so KVM is not writing it. The union members read below are fixed-size
+        // C arrays inside that struct; the I/O data area, which lies outside it, is bounds-checked against `mapSize`.
         let reason = ckvm_run_exit_reason(run)
         switch reason {
         case UInt32(KVM_EXIT_IO):

@@ -549,6 +549,7 @@ private func readELFFile(atPath path: String) throws(ELFError) -> [UInt8] {
 
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
+        // SAFETY: read writes at most the buffer's count bytes into it.
         let got = chunk.withUnsafeMutableBytes { buffer in read(fd, buffer.baseAddress, buffer.count) }
         if got < 0 {
             if errno == EINTR { continue }

@@ -61,6 +61,7 @@ public struct GuestVirtualMemory<Memory: PhysicalMemory> {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < maximumLength {
             let length = min(maximumLength - bytes.count, 4096 - Int(address & 0xfff))
+            // SAFETY: `length` is at most 4096, the size of `chunk`.
             let failed = chunk.withUnsafeMutableBytes { read(gva: address, into: $0.baseAddress!, count: length) }
             if failed != nil { return bytes.isEmpty && address == gva ? nil : String(decoding: bytes, as: UTF8.self) }
             if let nul = chunk[..<length].firstIndex(of: 0) {

@@ -66,6 +66,7 @@ public struct MemslotTable: PhysicalMemory, Sendable {
         guard count >= 0, let slot = slot(containing: gpa), !(writing && slot.readOnly) else { return nil }
         let offset = gpa - slot.guestPhysicalAddress
         guard UInt64(count) <= slot.size - offset else { return nil }
+        // SAFETY: [gpa, gpa + count) was just checked to lie inside this slot, whose host backing the VM keeps mapped.
         return UnsafeMutableRawPointer(bitPattern: slot.hostAddress + UInt(offset))
     }
 

@@ -48,12 +48,14 @@ public final class BufferMemory: PhysicalMemory {
     }
 
     public func read(gpa: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Bool {
+        // SAFETY: offset() checked that [start, start + count) lies inside `bytes`.
         guard let start = offset(gpa, count) else { return false }
         bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress! + start, byteCount: count) }
         return true
     }
 
     public func write(gpa: UInt64, from source: UnsafeRawPointer, count: Int) -> Bool {
+        // SAFETY: offset() checked that [start, start + count) lies inside `bytes`.
         guard let start = offset(gpa, count) else { return false }
         bytes.withUnsafeMutableBytes { ($0.baseAddress! + start).copyMemory(from: source, byteCount: count) }
         return true

@@ -54,6 +54,7 @@ func readToEnd(_ fd: FileDescriptor, limit: Int, _ operation: @autoclosure () ->
     var contents: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 14)
     while contents.count < limit {
+        // SAFETY: pread writes at most the buffer's count bytes into it.
         let got = chunk.withUnsafeMutableBytes { pread(fd.rawValue, $0.baseAddress, $0.count, off_t(contents.count)) }
         if got < 0 {
             if Glibc.errno == EINTR { continue }

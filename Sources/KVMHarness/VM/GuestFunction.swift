@@ -2,6 +2,9 @@
 ///
 /// In-process guest code runs at the same virtual address as in the host, so a C function's host address is its
 /// guest address. Arguments go in RDI, RSI, RDX, RCX, R8, R9 (the System V ABI).
+///
+/// SAFETY (of the initializers): a `@convention(c)` function value is exactly a code pointer, so `unsafeBitCast` to
+/// an integer of the same size yields its address; nothing is ever called through it on the host.
 public struct GuestFunction: Sendable, Hashable {
     /// The guest-virtual address of the first instruction.
     public var address: UInt64

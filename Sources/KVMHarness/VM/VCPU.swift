@@ -66,6 +66,8 @@ public final class VCPU: @unchecked Sendable {
             closeQuietly(fd)
             throw error
         }
+        // SAFETY: the mapping is KVM_GET_VCPU_MMAP_SIZE bytes (at least sizeof(struct kvm_run)) of the vCPU's shared
+        // kvm_run, page aligned, and lives as long as this VCPU; every read of `run` below goes through it.
         run = runMapping.base.assumingMemoryBound(to: kvm_run.self)
         // Ask KVM to copy the registers into kvm_run on every exit: the ucall path needs CR3 (and RDI for the
         // port-I/O transport), and reading them there saves an ioctl per exit.

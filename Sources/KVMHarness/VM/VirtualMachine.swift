@@ -212,6 +212,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// Writes a value of a trivial type at guest-virtual `gva`.
     public func write<T: BitwiseCopyable>(_ value: T, at gva: UInt64) throws(KVMError) {
         var copy = value
+        // SAFETY: the closure reads the local copy's bytes only while it is alive.
         try withUnsafeBytes(of: &copy) { (bytes) throws(KVMError) in
             try write(gva: gva, from: bytes.baseAddress!, count: bytes.count)
         }
@@ -219,6 +220,7 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// Writes the elements of an array of a trivial type at guest-virtual `gva`.
     public func write<T: BitwiseCopyable>(contentsOf array: [T], at gva: UInt64) throws(KVMError) {
+        // SAFETY: the array's contiguous storage is read only inside the closure.
         let failure: KVMError? = array.withUnsafeBytes { bytes in
             do throws(KVMError) {
                 try write(gva: gva, from: bytes.baseAddress!, count: bytes.count)
@@ -234,11 +236,13 @@ public final class VirtualMachine: @unchecked Sendable {
     /// address. Each VM has private copies of the writable globals, taken when the code was loaded; use this to
     /// change one afterwards (the kernel selftests' `sync_global_to_guest`).
     public func syncToGuest<T: BitwiseCopyable>(_ global: UnsafeMutablePointer<T>) throws(KVMError) {
+        // SAFETY: `global` points to a live host value of type T (the caller's global); only its bytes are copied.
         try write(global.pointee, at: UInt64(UInt(bitPattern: global)))
     }
 
     /// Copies the guest's copy of a global back into the host's (`sync_global_from_guest`).
     public func syncFromGuest<T: BitwiseCopyable>(_ global: UnsafeMutablePointer<T>) throws(KVMError) {
+        // SAFETY: as in syncToGuest; T is BitwiseCopyable, so any bytes the guest left are a valid T.
         global.pointee = try read(T.self, at: UInt64(UInt(bitPattern: global)))
     }
 
@@ -321,23 +325,15 @@ public final class VirtualMachine: @unchecked Sendable {
         let start = UInt(bitPattern: kvmh_stubs_start_address())
         let size = UInt64(UInt(bitPattern: kvmh_stubs_end_address()) - start)
         try allocate(gva: UInt64(KVMH_STUBS_GVA), size: size, writable: false, executable: true)
-        try writeInitial(gva: UInt64(KVMH_STUBS_GVA), bytes: UnsafeRawPointer(bitPattern: start)!, count: Int(size))
+        // SAFETY: [start, start + size) is the stub code assembled into this binary (kvmh_stubs_start to _end).
+        try write(gva: UInt64(KVMH_STUBS_GVA), from: UnsafeRawPointer(bitPattern: start)!, count: Int(size))
 
         try allocate(gva: UInt64(KVMH_DATA_GVA), size: 4096)
-        try writeInitial(state.ucallAddress, at: UInt64(KVMH_DATA_GVA) + UInt64(KVMH_DATA_UCALL_GPA))
+        try write(state.ucallAddress, at: UInt64(KVMH_DATA_GVA) + UInt64(KVMH_DATA_UCALL_GPA))
 
         let idt = LongMode.idt()
         try allocate(gva: UInt64(KVMH_IDT_GVA), size: 4096, writable: false)
         try write(contentsOf: idt, at: UInt64(KVMH_IDT_GVA))
-    }
-
-    /// Writes through the harness's page tables into guest RAM, read-only mappings included (for setting up).
-    private func writeInitial(gva: UInt64, bytes: UnsafeRawPointer, count: Int) throws(KVMError) {
-        try write(gva: gva, from: bytes, count: count)
-    }
-
-    private func writeInitial<T: BitwiseCopyable>(_ value: T, at gva: UInt64) throws(KVMError) {
-        try write(value, at: gva)
     }
 
     /// The guest-virtual address of vCPU `index`'s block in the reserved region.

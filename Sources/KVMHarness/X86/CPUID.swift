@@ -84,6 +84,9 @@ public struct CPUIDTable: Sendable {
 }
 
 /// A `struct kvm_cpuid2` header followed by `count` entries, in one allocation.
+///
+/// SAFETY: every access goes through `storage`'s buffer, sized in `init` for the header and `capacity` entries, and
+/// entry offsets are bounded by `capacity` (`prefix(capacity)`, `min(count, capacity)`).
 private struct CPUIDBuffer {
     private var storage: [UInt8]
     private let capacity: Int
