@@ -1,3 +1,5 @@
+import KVMHarness
+
 /// A JSON value with ordered object keys, enough for the results file.
 indirect enum JSON: Sendable {
     case null
@@ -35,24 +37,6 @@ indirect enum JSON: Sendable {
         }
     }
 
-    private static func quote(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
+    /// The library's JSON string escaping, so the results file and the CLI's events escape alike.
+    private static func quote(_ text: String) -> String { JSONValue.string(text).description }
 }
