@@ -26,9 +26,13 @@ public struct Memslot: Sendable, Equatable {
 /// The memslots of one VM, as a bounds-checked view of guest-physical memory.
 ///
 /// Reads and writes touch host memory only inside a slot's backing, and never cross from one slot into another.
+/// Guest RAM that the VM has not registered with KVM yet (`unregisteredRAM`, see `VirtualMachine`) is part of the
+/// host's view too, so the harness can build page tables in it before KVM maps it.
 public struct MemslotTable: PhysicalMemory, Sendable {
-    /// The slots, sorted by guest-physical address.
+    /// The slots KVM knows, sorted by guest-physical address.
     public private(set) var slots: [Memslot] = []
+    /// The top of guest RAM that is mapped in the host but not yet registered with KVM, if any.
+    public private(set) var unregisteredRAM: Memslot?
 
     /// An empty table.
     public init() {}
@@ -39,21 +43,27 @@ public struct MemslotTable: PhysicalMemory, Sendable {
         slots.sort { $0.guestPhysicalAddress < $1.guestPhysicalAddress }
     }
 
-    /// The slot containing `gpa`, if any.
+    /// Sets the guest RAM that is mapped in the host but not registered with KVM yet (nil: none left).
+    mutating func setUnregisteredRAM(_ ram: Memslot?) { unregisteredRAM = ram }
+
+    /// The slot (or unregistered RAM) containing `gpa`, if any.
     @inline(__always)
     public func slot(containing gpa: UInt64) -> Memslot? {
         for slot in slots where slot.contains(gpa) { return slot }
+        if let ram = unregisteredRAM, ram.contains(gpa) { return ram }
         return nil
     }
 
-    /// Whether any slot covers a byte of [gpa, gpa + size).
+    /// Whether any slot, or the unregistered RAM, covers a byte of [gpa, gpa + size).
     public func overlaps(gpa: UInt64, size: UInt64) -> Bool {
-        slots.contains { gpa < $0.end && $0.guestPhysicalAddress < gpa &+ size }
+        (slots + (unregisteredRAM.map { [$0] } ?? [])).contains {
+            gpa < $0.end && $0.guestPhysicalAddress < gpa &+ size
+        }
     }
 
     /// The slot nearest to `gpa` (containing it, or the closest below or above), for explaining MMIO exits.
     public func nearest(to gpa: UInt64) -> Memslot? {
-        slots.min { distance($0, gpa) < distance($1, gpa) }
+        (slots + (unregisteredRAM.map { [$0] } ?? [])).min { distance($0, gpa) < distance($1, gpa) }
     }
 
     private func distance(_ slot: Memslot, _ gpa: UInt64) -> UInt64 {

@@ -26,10 +26,10 @@ final class VMState: @unchecked Sendable {
 /// A KVM virtual machine set up for guest selftests: guest RAM, the harness's page tables, GDT, IDT and exception
 /// stubs, the ucall MMIO address, and the vCPUs.
 ///
-/// Guest-physical layout: RAM at 0 (slot 0, lazily backed), read-only memslots over the host's code above it, and
-/// the ucall MMIO address outside every slot (found by `UcallAddressSearch`). Guest-virtual layout: guest code at the
-/// addresses it was linked or loaded at (lower half), the ucall page identity-mapped, the harness's own structures
-/// in the reserved top 512 GiB (`KVMH_RESERVED_BASE`).
+/// Guest-physical layout: RAM at 0 (lazily backed, registered with KVM as it is handed out), read-only memslots over
+/// the host's code above it, and the ucall MMIO address outside every slot (found by `UcallAddressSearch`).
+/// Guest-virtual layout: guest code at the addresses it was linked or loaded at (lower half), the ucall page
+/// identity-mapped, the harness's own structures in the reserved top 512 GiB (`KVMH_RESERVED_BASE`).
 ///
 /// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs; the memory layout must not change
 /// while they run.
@@ -73,6 +73,13 @@ public final class VirtualMachine: @unchecked Sendable {
     private var loadedRanges: [PageRun] = []
     private var nextSlot: UInt32 = 0
     private var nextSharedGPA: UInt64
+    /// Guest RAM's host mapping.
+    private let ram: HostMapping
+    /// How much of guest RAM, from GPA 0, is registered with KVM.
+    private var registeredRAM: UInt64 = 0
+
+    /// The guest RAM registered with KVM when the VM is made; the rest is registered as the harness hands it out.
+    static let initialRAMRegistration: UInt64 = 64 << 20
 
     /// The guest-physical address of the ucall MMIO exit (identity-mapped).
     public var ucallAddress: UInt64 { state.ucallAddress }
@@ -107,12 +114,46 @@ public final class VirtualMachine: @unchecked Sendable {
         nextSharedGPA = max(memorySize, 1 << 32).roundedUp(to: 2 << 20)
 
         pageTables = try PageTables(allocator: &allocator, physicalAddressBits: physicalBits)
-        let ram = try HostMapping(anonymous: Int(memorySize))
+        ram = try HostMapping(anonymous: Int(memorySize))
         state.backings.append(ram)
-        try addMemslot(gpa: 0, size: memorySize, host: ram.base, readOnly: false, purpose: "guest RAM")
+        state.memslots.setUnregisteredRAM(
+            Memslot(
+                slot: .max, guestPhysicalAddress: 0, size: memorySize, hostAddress: UInt(bitPattern: ram.base),
+                readOnly: false, purpose: "guest RAM (not yet registered with KVM)"))
+        try registerAllocatedRAM()
 
         try setUpUcallAddress(requested: configuration.ucallAddress)
         try setUpHarnessRegion()
+        try registerAllocatedRAM()
+    }
+
+    /// Registers guest RAM with KVM up to what the page allocator has handed out, in slots that double in size.
+    ///
+    /// KVM's cost of a memslot (its reverse maps, on hosts that use a shadow MMU) grows with the slot, so a VM with
+    /// 4 GiB of RAM would take several times as long to make as one with 64 MiB if all of it were registered up
+    /// front. Every page the harness maps comes from the allocator, so RAM it never handed out is never needed: the
+    /// first 64 MiB are registered when the VM is made, and more as allocations reach past them. Called at the end
+    /// of every operation that allocates; the layout must not change while vCPUs run.
+    private func registerAllocatedRAM() throws(KVMError) {
+        let memorySize = configuration.memorySize
+        while registeredRAM < memorySize
+            && (registeredRAM < Self.initialRAMRegistration || registeredRAM < allocator.next)
+        {
+            let wanted = max(Self.initialRAMRegistration, registeredRAM * 2, allocator.next.roundedUp(to: 2 << 20))
+            let end = min(memorySize, wanted)
+            // SAFETY: [registeredRAM, end) lies inside the guest RAM mapping, which the VM keeps for its lifetime.
+            try addMemslot(
+                gpa: registeredRAM, size: end - registeredRAM, host: ram.base + Int(registeredRAM), readOnly: false,
+                purpose: "guest RAM")
+            registeredRAM = end
+            state.memslots.setUnregisteredRAM(
+                end < memorySize
+                    ? Memslot(
+                        slot: .max, guestPhysicalAddress: end, size: memorySize - end,
+                        hostAddress: UInt(bitPattern: ram.base) + UInt(end), readOnly: false,
+                        purpose: "guest RAM (not yet registered with KVM)")
+                    : nil)
+        }
     }
 
     /// Creates a VM running C code compiled into this process: loads the object that contains `entry` and adds
@@ -163,6 +204,7 @@ public final class VirtualMachine: @unchecked Sendable {
         try pageTables.map(
             gva: gva.roundedDown(to: 4096), gpa: gpa, size: size.roundedUp(to: 4096), flags: flags,
             memory: state.memslots, allocator: &allocator)
+        try registerAllocatedRAM()
         return gpa
     }
 
@@ -283,6 +325,7 @@ public final class VirtualMachine: @unchecked Sendable {
             }
         }
         loadedRanges += runs
+        try registerAllocatedRAM()
         publishUcallAddressToGuestRuntime()
     }
 
@@ -421,6 +464,7 @@ public final class VirtualMachine: @unchecked Sendable {
         regs.r9 = values[5]
         try vcpu.setRegisters(regs)
         vcpus.append(vcpu)
+        try registerAllocatedRAM()
         return vcpu
     }
 }

@@ -134,6 +134,25 @@ struct CoreKVMTests {
         #expect(ucall_exit_mmio_addr == 0, "the host's copy is untouched")
     }
 
+    @Test("guest RAM is registered with KVM as it is handed out: 64 MiB first, more when allocations reach past it")
+    func ramRegisteredOnDemand() async throws {
+        let vm = try VirtualMachine(
+            entry: GuestFunction(guest_straddling_ucall), configuration: .init(memorySize: 1 << 30))
+        #expect(vm.memslots.slots.filter { $0.purpose == "guest RAM" }.map(\.size) == [64 << 20])
+        #expect(vm.memslots.unregisteredRAM?.guestPhysicalAddress == 64 << 20)
+        // 80 MiB at a fresh address: its pages come from beyond the first 64 MiB.
+        let base: UInt64 = 0x10_0000_0000
+        let size: UInt64 = 80 << 20
+        let lastGPA = try vm.allocate(gva: base, size: size) + size - 4096
+        #expect(lastGPA > 64 << 20)
+        #expect(vm.memslots.slots.filter { $0.purpose == "guest RAM" }.map(\.size) == [64 << 20, 64 << 20])
+        // The guest writes a ucall struct into the last page: KVM must back it as RAM, or the write would exit as MMIO.
+        var regs = try vm.vcpus[0].registers()
+        regs.rdi = base + size - 128
+        try vm.vcpus[0].setRegisters(regs)
+        await vm.expectRun(ucalls: [.sync([0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6]), .done])
+    }
+
     @Test("an explicit ucall address is used; one inside guest RAM is refused")
     func explicitUcallAddress() throws {
         let vm = try VirtualMachine(
