@@ -70,7 +70,7 @@ struct Parameters {
 
     static let full = Parameters(
         ucallsPerRun: 50_000, rounds: 11, allocationWarmup: 1_000, allocationMeasured: 20_000, perfSmall: 2_000,
-        perfLarge: 22_000, lifecycleIterations: 200, lifecycleWarmup: 10, creations: 20, throughputUcalls: 100_000,
+        perfLarge: 22_000, lifecycleIterations: 200, lifecycleWarmup: 10, creations: 100, throughputUcalls: 100_000,
         throughputRounds: 3, cliRounds: 3)
     static let smoke = Parameters(
         ucallsPerRun: 2_000, rounds: 1, allocationWarmup: 100, allocationMeasured: 1_000, perfSmall: 200,
