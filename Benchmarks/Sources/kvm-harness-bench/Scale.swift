@@ -19,36 +19,40 @@ struct Scale {
         var libraryMedians: [Double] = []
         var rawMedians: [Double] = []
         var memslotRows: [Row] = []
-        for size in memorySizes {
-            var library: [Double] = []
-            var raw: [Double] = []
-            var memslot: [Double] = []
-            // Each side in its own loop: destroying a VM leaves kernel work behind (KVM frees its reverse maps with
-            // vfree, whose unmapping is deferred to a later vmalloc), so interleaving the two sides would charge one
-            // the other's teardown. Interleaved, the library's 4 GiB creations measured 15-30% slower than its
-            // 64 MiB ones; alone they are within 10%. The kernel purges deferred frees in batches, so the first
-            // creations of each loop (up to 10) only warm up and absorb the previous loop's leftovers.
-            let warmUp = min(10, creations)
-            for iteration in 0..<(creations + warmUp) {
-                let libraryTime = try libraryCreation(size)
-                if iteration >= warmUp { library.append(libraryTime) }
+        // Each side in its own loop: destroying a VM leaves kernel work behind (KVM frees its reverse maps with
+        // vfree, whose unmapping is deferred to a later vmalloc), so interleaving the two sides would charge one the
+        // other's teardown. Within a side, every iteration makes one VM of each size in turn, so whatever drifts
+        // over time (leftovers of the previous section, other load) lands on all sizes alike; measured one size
+        // after another, the first size read up to 20% high. The first iterations (up to 10) only warm up.
+        let warmUp = min(10, creations)
+        var library = [[Double]](repeating: [], count: memorySizes.count)
+        var raw = [[Double]](repeating: [], count: memorySizes.count)
+        var memslot = [[Double]](repeating: [], count: memorySizes.count)
+        for iteration in 0..<(creations + warmUp) {
+            for (index, size) in memorySizes.enumerated() {
+                let time = try libraryCreation(size)
+                if iteration >= warmUp { library[index].append(time) }
             }
-            for iteration in 0..<(creations + warmUp) {
-                let (rawTime, memslotTime) = try rawCreation(size)
+        }
+        for iteration in 0..<(creations + warmUp) {
+            for (index, size) in memorySizes.enumerated() {
+                let (time, memslotTime) = try rawCreation(size)
                 if iteration >= warmUp {
-                    raw.append(rawTime)
-                    memslot.append(memslotTime)
+                    raw[index].append(time)
+                    memslot[index].append(memslotTime)
                 }
             }
-            let memslotSummary = Summary(memslot)
+        }
+        for (index, size) in memorySizes.enumerated() {
+            let memslotSummary = Summary(memslot[index])
             memslotRows.append(
                 .info(
                     Self.section, "KVM_SET_USER_MEMORY_REGION alone, \(Self.describe(size)) (raw C)", unit: "us",
                     library: memslotSummary.median,
                     detail: "KVM's per-memslot metadata (rmaps for its shadow MMU) grows with the slot",
                     data: [("raw_us", memslotSummary.json)]))
-            let librarySummary = Summary(library)
-            let rawSummary = Summary(raw)
+            let librarySummary = Summary(library[index])
+            let rawSummary = Summary(raw[index])
             libraryMedians.append(librarySummary.median)
             rawMedians.append(rawSummary.median)
             rows.append(
