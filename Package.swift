@@ -2,18 +2,23 @@
 //
 // KVMHarness: write, run and debug KVM guest selftests from Swift.
 //
+// Linux only: KVM is a Linux interface, so the package names no Apple platform.
+//
 // Layout (each target is a folder under Sources/):
-//   CKVM               C shim over <linux/kvm.h>: ioctl wrappers, request constants, layout asserts. No logic.
-//   KVMHarnessStubs    The harness's own guest code (exception entry stubs, return trampoline), copied into every VM.
-//   KVMHarness         Host library: /dev/kvm, VMs, vCPUs, x86-64 long mode, page tables, ucall decoding, runner.
-//   KVMHarnessGuest    Guest runtime (C): struct ucall, GUEST_SYNC/DONE/ASSERT/PRINTF, freestanding helpers.
-//   KVMHarnessTesting  XCTest and Swift Testing helpers that turn guest failures into test failures.
-//   kvm-harness        The command-line tool (argument parsing only; the logic lives in KVMHarness).
+//   CLinuxKVM           The kernel's KVM ABI (<linux/kvm.h> structs and constants, fallbacks for newer ones).
+//                       KVMHarness re-exports it, so `import KVMHarness` names `kvm_regs` and friends.
+//   CKVM                C shim, internal: ioctl wrappers, request numbers, kvm_run accessors. No logic.
+//   KVMHarnessStubs     The harness's own guest code (exception entry stubs, return trampoline), copied into VMs.
+//   KVMHarness          Host library: /dev/kvm, VMs, vCPUs, x86-64 long mode, page tables, ucall decoding, runner.
+//   KVMHarnessGuest     Guest runtime (C): struct ucall, GUEST_SYNC/DONE/ASSERT/PRINTF, freestanding helpers.
+//   KVMHarnessTesting   XCTest and Swift Testing helpers that turn guest failures into test failures.
+//   KVMHarnessReporting What only the CLI needs: run events, their JSON and text forms, exit statuses, the exit
+//                       reference, the host probe, image runs. Not a product.
+//   kvm-harness         The command-line tool (argument parsing only).
 import PackageDescription
 
 let package = Package(
     name: "KVMHarness",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "KVMHarness", targets: ["KVMHarness"]),
         .library(name: "KVMHarnessGuest", targets: ["KVMHarnessGuest"]),
@@ -23,13 +28,17 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // `swift package generate-documentation` (scripts/docs.sh); a plugin, so dependents build none of it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
-        .target(name: "CKVM"),
+        .target(name: "CLinuxKVM"),
+        .target(name: "CKVM", dependencies: ["CLinuxKVM"]),
         .target(name: "KVMHarnessStubs"),
         .target(
             name: "KVMHarness",
             dependencies: [
+                "CLinuxKVM",
                 "CKVM",
                 "KVMHarnessStubs",
                 "KVMHarnessGuest",
@@ -38,10 +47,12 @@ let package = Package(
         ),
         .target(name: "KVMHarnessGuest"),
         .target(name: "KVMHarnessTesting", dependencies: ["KVMHarness"]),
+        .target(name: "KVMHarnessReporting", dependencies: ["KVMHarness", "CKVM"]),
         .executableTarget(
             name: "kvm-harness",
             dependencies: [
                 "KVMHarness",
+                "KVMHarnessReporting",
                 "DemoGuest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -53,13 +64,13 @@ let package = Package(
         .target(name: "TestGuests", dependencies: ["KVMHarnessGuest"], path: "Tests/TestGuests"),
         .testTarget(
             name: "KVMHarnessTests",
-            dependencies: ["KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM"]
+            dependencies: ["KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM", "KVMHarnessStubs"]
         ),
         // The kvm-harness CLI end to end (the built executable on example images) and its pure formatting.
         // Depending on the executable makes `swift test` build it before the tests look for it.
         .testTarget(
             name: "CLITests",
-            dependencies: ["KVMHarness", "KVMHarnessTesting", "kvm-harness"]
+            dependencies: ["KVMHarness", "KVMHarnessReporting", "KVMHarnessTesting", "KVMHarnessStubs", "kvm-harness"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,9 @@
-// The one function CKVM cannot leave inline: dl_iterate_phdr needs _GNU_SOURCE, which Swift's Glibc module is not
-// built with. Compiling this file also checks CKVM.h's _Static_asserts once.
+// The functions CKVM cannot leave inline: dl_iterate_phdr and pthread_tryjoin_np need _GNU_SOURCE, which Swift's
+// Glibc module is not built with, and the once-per-thread flag of the kick signal needs one thread-local variable for the whole
+// process, which a `static inline` function in a header would duplicate in every module that includes it.
 #define _GNU_SOURCE
 #include <link.h>
+#include <pthread.h>
 
 #include "CKVM.h"
 
@@ -43,4 +45,17 @@ int ckvm_find_loaded_object(uint64_t address, struct ckvm_loaded_segment *segmen
 
     dl_iterate_phdr(visit_object, &context);
     return context.count;
+}
+
+static _Thread_local int kick_signal_unblocked;
+
+void ckvm_unblock_kick_signal_once(void) {
+    if (kick_signal_unblocked)
+        return;
+    if (ckvm_unblock_kick_signal() == 0)
+        kick_signal_unblocked = 1;
+}
+
+int ckvm_pthread_tryjoin(pthread_t thread) {
+    return pthread_tryjoin_np(thread, NULL);
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DemoGuest
 import KVMHarness
+import KVMHarnessReporting
 
 /// `kvm-harness demo`: the README's first command.
 struct DemoCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KVMHarness
+import KVMHarnessReporting
 
 /// `kvm-harness exits [NUMBER|NAME]`.
 struct ExitsCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import KVMHarnessReporting
 
 /// `kvm-harness`: run stand-alone KVM guest images, trace their exits, explain exit reasons.
 @main
@@ -12,6 +13,7 @@ struct KVMHarnessCommand: ParsableCommand {
             DONE, a malformed ucall); 2 usage error or unloadable image; 3 timeout; 4 this host cannot run guests.
             The guest image ABI and the JSON event schema are in docs/guest-image-abi.md.
             """,
+        version: kvmHarnessVersion,
         subcommands: [RunCommand.self, ProbeCommand.self, ExitsCommand.self, DemoCommand.self])
 
     /// Parses and runs like ArgumentParser's default `main()`, but reports usage errors with status 2 (the

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KVMHarness
+import KVMHarnessReporting
 
 /// `kvm-harness probe`.
 struct ProbeCommand: ParsableCommand {

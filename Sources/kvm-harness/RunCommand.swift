@@ -1,5 +1,6 @@
 import ArgumentParser
 import KVMHarness
+import KVMHarnessReporting
 
 /// `kvm-harness run IMAGE`.
 struct RunCommand: ParsableCommand {
@@ -49,10 +50,10 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--memory must be between 1 and 1048576 MiB (1 TiB), not \(memory)")
         }
         if let gpa = ucallGPA?.value {
-            guard gpa & 7 == 0 else { throw ValidationError("--ucall-gpa \(gpa.hex) is not 8-byte aligned") }
+            guard gpa & 7 == 0 else { throw ValidationError("--ucall-gpa \(hex(gpa)) is not 8-byte aligned") }
             guard gpa >= memory << 20 else {
                 throw ValidationError(
-                    "--ucall-gpa \(gpa.hex) is inside guest RAM (0x0 to \((memory << 20).hex) with --memory "
+                    "--ucall-gpa \(hex(gpa)) is inside guest RAM (0x0 to \(hex(memory << 20)) with --memory "
                         + "\(memory)): a ucall address must be outside every memslot")
             }
         }
@@ -78,9 +79,4 @@ struct GuestAddress: ExpressibleByArgument {
         }
         self.value = value
     }
-}
-
-extension UInt64 {
-    /// "0x..." in lower case.
-    var hex: String { "0x" + String(self, radix: 16) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import KVMHarness
+import KVMHarnessReporting
 
 /// `--format`, shared by every subcommand.
 struct OutputOptions: ParsableArguments {

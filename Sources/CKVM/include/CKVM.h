@@ -1,4 +1,5 @@
-// CKVM: the C shim between Swift and <linux/kvm.h>.
+// CKVM: the C shim between Swift and <linux/kvm.h>, internal to the library (the ABI's types and constants are in
+// CLinuxKVM, which the library re-exports).
 //
 // Swift cannot call the variadic ioctl(2), and it cannot import the _IO/_IOR/_IOW/_IOWR request macros (they expand
 // to expressions, not literals). This header gives both a fixed shape: prefixed `static const` request numbers and
@@ -9,7 +10,7 @@
 #define CKVM_H
 
 #include <errno.h>
-#include <linux/kvm.h>
+#include <CLinuxKVM.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -134,19 +135,18 @@ static inline int ckvm_unblock_kick_signal(void) {
     return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-// MARK: - Layouts the Swift side relies on
+/// pthread_tryjoin_np(3): joins `thread` if it has finished, else returns EBUSY at once. Defined in ckvm.c.
+int ckvm_pthread_tryjoin(pthread_t thread);
 
-_Static_assert(sizeof(struct kvm_regs) == 144, "kvm_regs layout");
-_Static_assert(sizeof(struct kvm_segment) == 24, "kvm_segment layout");
-_Static_assert(sizeof(struct kvm_sregs) == 312, "kvm_sregs layout");
-_Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region layout");
-_Static_assert(sizeof(struct kvm_cpuid_entry2) == 40, "kvm_cpuid_entry2 layout");
-_Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");
-_Static_assert(offsetof(struct kvm_run, immediate_exit) == 1, "kvm_run.immediate_exit");
-_Static_assert(offsetof(struct kvm_run, mmio) == 32, "kvm_run exit union starts at 32");
-_Static_assert(offsetof(struct kvm_run, kvm_valid_regs) == 288, "kvm_run.kvm_valid_regs");
-_Static_assert(offsetof(struct kvm_run, s) == 304, "kvm_run.s (sync regs)");
-_Static_assert(sizeof(struct kvm_stats_header) == 24, "kvm_stats_header layout");
-_Static_assert(offsetof(struct kvm_stats_desc, name) == 16, "kvm_stats_desc: the name follows the fixed fields");
+/// Unblocks the kick signal in the calling thread the first time the thread calls it (a thread-local flag makes
+/// later calls free). vCPU threads call it before each KVM_RUN. Defined in ckvm.c.
+void ckvm_unblock_kick_signal_once(void);
+
+/// A memory-fault exit's fields (see CLinuxKVM.h).
+static inline struct clinuxkvm_memory_fault ckvm_run_memory_fault(const struct kvm_run *run) {
+    struct clinuxkvm_memory_fault fault;
+    __builtin_memcpy(&fault, &run->padding, sizeof(fault));
+    return fault;
+}
 
 #endif

@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 
 /// A KVM capability, as `KVM_CHECK_EXTENSION` takes it (`KVM_CAP_*` in linux/kvm.h).
 public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -44,11 +44,11 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         Int32(KVM_CAP_EXIT_HYPERCALL): "KVM_CAP_EXIT_HYPERCALL",
         Int32(KVM_CAP_BINARY_STATS_FD): "KVM_CAP_BINARY_STATS_FD",
         Int32(KVM_CAP_PMU_CAPABILITY): "KVM_CAP_PMU_CAPABILITY",
-        231: "KVM_CAP_USER_MEMORY2",
-        233: "KVM_CAP_MEMORY_ATTRIBUTES",
-        234: "KVM_CAP_GUEST_MEMFD",
-        235: "KVM_CAP_VM_TYPES",
-        236: "KVM_CAP_PRE_FAULT_MEMORY",
+        Int32(KVM_CAP_USER_MEMORY2): "KVM_CAP_USER_MEMORY2",
+        Int32(KVM_CAP_MEMORY_ATTRIBUTES): "KVM_CAP_MEMORY_ATTRIBUTES",
+        Int32(KVM_CAP_GUEST_MEMFD): "KVM_CAP_GUEST_MEMFD",
+        Int32(KVM_CAP_VM_TYPES): "KVM_CAP_VM_TYPES",
+        Int32(KVM_CAP_PRE_FAULT_MEMORY): "KVM_CAP_PRE_FAULT_MEMORY",
     ]
 
     private static let meanings: [Int32: String] = [

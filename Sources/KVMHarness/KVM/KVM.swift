@@ -1,6 +1,6 @@
-import CKVM
+internal import CKVM
 import Glibc
-import Synchronization
+internal import Synchronization
 import SystemPackage
 
 /// The KVM subsystem: an open `/dev/kvm`, the handle VMs are created from.
@@ -73,6 +73,12 @@ public final class KVM: @unchecked Sendable {
     }
 
     private static let sharedHandles = Mutex<[String: KVM]>([:])
+
+    /// The KVM API version (`KVM_GET_API_VERSION`): 12 on every kernel since 2.6.22, and checked when the handle
+    /// was opened.
+    public func apiVersion() throws(KVMError) -> Int32 {
+        try kvmIoctl(fd, CKVM_GET_API_VERSION, 0, "KVM_GET_API_VERSION")
+    }
 
     /// The value `KVM_CHECK_EXTENSION` returns for a capability: 0 when absent, often a count or bit set when present.
     public func check(_ capability: Capability) -> Int32 { KVM.check(fd, capability) }

@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 
 /// A port I/O exit (`KVM_EXIT_IO`).
 public struct IOAccess: Hashable, Sendable {
@@ -170,12 +170,9 @@ public enum VcpuExit: Hashable, Sendable {
             return .readMSR(index: run.pointee.msr.index)
         case UInt32(KVM_EXIT_X86_WRMSR):
             return .writeMSR(index: run.pointee.msr.index, value: run.pointee.msr.data)
-        case 39:
-            // KVM_EXIT_MEMORY_FAULT is newer than the installed headers: flags, gpa, size at the start of the union.
-            let words = UnsafeRawPointer(run).advanced(by: 32)
-            return .memoryFault(
-                flags: words.loadUnaligned(as: UInt64.self), gpa: words.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                size: words.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        case UInt32(KVM_EXIT_MEMORY_FAULT):
+            let fault = ckvm_run_memory_fault(run)
+            return .memoryFault(flags: fault.flags, gpa: fault.gpa, size: fault.size)
         case UInt32(KVM_EXIT_INTR):
             return .interrupted
         default:

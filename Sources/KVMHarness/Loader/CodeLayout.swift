@@ -1,16 +1,16 @@
 /// One loaded segment of an ELF object in the host process: where it is and what it may do.
-public struct LoadedSegment: Sendable, Equatable {
+package struct LoadedSegment: Sendable, Equatable {
     /// Its first byte's address in the host process (and in the guest).
-    public var address: UInt64
+    package var address: UInt64
     /// Its size in memory (`p_memsz`).
-    public var size: UInt64
+    package var size: UInt64
     /// `PF_W`.
-    public var writable: Bool
+    package var writable: Bool
     /// `PF_X`.
-    public var executable: Bool
+    package var executable: Bool
 
     /// Creates a segment description.
-    public init(address: UInt64, size: UInt64, writable: Bool, executable: Bool) {
+    package init(address: UInt64, size: UInt64, writable: Bool, executable: Bool) {
         self.address = address
         self.size = size
         self.writable = writable
@@ -19,9 +19,9 @@ public struct LoadedSegment: Sendable, Equatable {
 }
 
 /// A run of whole pages that the guest sees in one way.
-public struct PageRun: Sendable, Equatable {
+package struct PageRun: Sendable, Equatable {
     /// How the guest gets the pages.
-    public enum Placement: Sendable, Equatable {
+    package enum Placement: Sendable, Equatable {
         /// Mapped from the host into a read-only memslot: the guest reads the host's bytes and cannot change them.
         case sharedReadOnly
         /// Copied into guest RAM when the VM is made: the guest gets its own writable copy.
@@ -29,13 +29,13 @@ public struct PageRun: Sendable, Equatable {
     }
 
     /// First page's address (host and guest).
-    public var address: UInt64
+    package var address: UInt64
     /// Length in bytes, whole pages.
-    public var size: UInt64
+    package var size: UInt64
     /// How the guest gets the pages.
-    public var placement: Placement
+    package var placement: Placement
     /// Whether the guest may execute them.
-    public var executable: Bool
+    package var executable: Bool
 }
 
 /// Plans how the host's code and data reach the guest at the same virtual addresses. Pure logic.
@@ -44,9 +44,9 @@ public struct PageRun: Sendable, Equatable {
 /// with `KVM_MEM_READONLY` over the host's own pages, which costs nothing however large the binary is. Pages that a
 /// writable segment touches (globals, the GOT, .bss) are copied, so each VM has private globals and a guest can
 /// never write host memory. A page touched by both is copied, and executable if any segment is.
-public enum CodeLayout {
+package enum CodeLayout {
     /// The runs for `segments`, in address order, merging neighbours that are placed alike.
-    public static func plan(_ segments: [LoadedSegment], pageSize: UInt64 = 4096) -> [PageRun] {
+    package static func plan(_ segments: [LoadedSegment], pageSize: UInt64 = 4096) -> [PageRun] {
         var pages: [UInt64: (writable: Bool, executable: Bool)] = [:]
         for segment in segments where segment.size > 0 {
             var page = segment.address.roundedDown(to: pageSize)

@@ -51,7 +51,7 @@ public struct ELFImage: Sendable {
             guard !wrapped, end <= ELFConstants.userAddressLimit else { throw .segmentAddressOverflow(index) }
             guard let range = file.range(offset: ph.offset, count: ph.fileSize) else {
                 throw .truncated(
-                    what: "the file bytes of program header \(index) (PT_LOAD, p_offset \(elfHex(ph.offset)), "
+                    what: "the file bytes of program header \(index) (PT_LOAD, p_offset \(hex(ph.offset)), "
                         + "p_filesz \(ph.fileSize)) in a \(bytes.count)-byte file")
             }
             segments.append(
@@ -233,11 +233,11 @@ public enum ELFError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "canonical half: link the guest image at a lower address"
         case .entryOutsideSegments(let entry):
             text =
-                "entry point \(elfHex(entry)) is outside every PT_LOAD segment: link the guest image with "
+                "entry point \(hex(entry)) is outside every PT_LOAD segment: link the guest image with "
                 + "-e (or ENTRY()) naming a function in its code"
         case .entryNotExecutable(let entry, let index):
             text =
-                "entry point \(elfHex(entry)) is in program header \(index) (PT_LOAD), which is not executable "
+                "entry point \(hex(entry)) is in program header \(index) (PT_LOAD), which is not executable "
                 + "(no PF_X): link the guest image with -e (or ENTRY()) naming a function in its code"
         }
         // One line, whatever a path or a reason holds.
@@ -420,7 +420,7 @@ private struct ELFProgramHeader {
         guard !overflow, file.range(offset: header.programHeaderOffset, count: tableSize) != nil else {
             throw .truncated(
                 what: "the program header table (\(count) entries of \(entrySize) bytes at e_phoff "
-                    + "\(elfHex(header.programHeaderOffset))) in a \(file.count)-byte file")
+                    + "\(hex(header.programHeaderOffset))) in a \(file.count)-byte file")
         }
         var headers: [ELFProgramHeader] = []
         headers.reserveCapacity(Int(count))  // count * entrySize <= file size, so count fits in Int
@@ -530,36 +530,13 @@ private enum ELFSymbolTableReader {
     }
 }
 
-/// Reads the whole file at `path`, retrying reads interrupted by signals.
+/// Reads the whole image file at `path` (at most 1 GiB: no guest image is larger, and a bogus one must not
+/// exhaust host memory).
 private func readELFFile(atPath path: String) throws(ELFError) -> [UInt8] {
-    func failure() -> ELFError {
-        let code = errno
-        return .cannotRead(path: path, reason: String(cString: strerror(code)))
+    do {
+        return try readFile(atPath: path, limit: 1 << 30)
+    } catch {
+        guard case .systemCallFailed(_, let errno) = error else { throw .cannotRead(path: path, reason: "\(error)") }
+        throw .cannotRead(path: path, reason: errno == .fileTooLarge ? "larger than 1 GiB" : errno.message)
     }
-    var fd: Int32
-    repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-    guard fd >= 0 else { throw failure() }
-    defer { _ = close(fd) }
-
-    var status = stat()
-    guard fstat(fd, &status) == 0 else { throw failure() }
-    var contents: [UInt8] = []
-    // The size is only a hint (the file may change, or be a pipe); cap it so a bogus size cannot exhaust memory.
-    if status.st_size > 0 { contents.reserveCapacity(Int(min(Int64(status.st_size), 1 << 28))) }
-
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        // SAFETY: read writes at most the buffer's count bytes into it.
-        let got = chunk.withUnsafeMutableBytes { buffer in read(fd, buffer.baseAddress, buffer.count) }
-        if got < 0 {
-            if errno == EINTR { continue }
-            throw failure()
-        }
-        if got == 0 { break }
-        contents.append(contentsOf: chunk[0..<got])
-    }
-    return contents
 }
-
-/// `0x` followed by the value in lower-case hex.
-private func elfHex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -1,4 +1,4 @@
-import KVMHarnessStubs
+internal import KVMHarnessStubs
 
 // Placing a stand-alone guest image (an ELFImage) in a VM: the pages its segments need, the checks that it fits
 // next to the harness's own structures, and the copy into freshly allocated guest RAM. The ABI is in
@@ -195,20 +195,5 @@ extension VirtualMachine {
             throw .placementFailed(error)
         }
         return LoadedGuestImage(entry: image.entry, layout: layout, ucallSymbolAddress: ucallSymbolAddress)
-    }
-}
-
-/// A byte count in the largest binary unit that keeps it readable: "64 MiB", "1.5 KiB", "300 bytes".
-struct ByteCount: CustomStringConvertible {
-    let bytes: UInt64
-    init(_ bytes: UInt64) { self.bytes = bytes }
-
-    var description: String {
-        let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        for (name, size) in units where bytes >= size {
-            let tenths = bytes * 10 / size  // bytes < 2^64 / 10 for any image that fits in a 64-bit address space
-            return tenths % 10 == 0 ? "\(tenths / 10) \(name)" : "\(tenths / 10).\(tenths % 10) \(name)"
-        }
-        return "\(bytes) bytes"
     }
 }

@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 
 /// The loaded ELF object (the test executable, or a shared library) that contains a given host address. Its
 /// PT_LOAD segments are what the guest needs to run C code compiled into the host process.

@@ -1,22 +1,22 @@
 /// Guest-virtual memory as the guest sees it at one moment: reads go through a walk of the page tables rooted at
 /// `cr3`, page by page, so a range that straddles a page boundary onto a non-contiguous physical page reads right.
-public struct GuestVirtualMemory<Memory: PhysicalMemory> {
+package struct GuestVirtualMemory<Memory: PhysicalMemory> {
     /// Guest-physical memory.
-    public let memory: Memory
+    package let memory: Memory
     /// The root of the page tables (CR3 at the time of the exit).
-    public let cr3: UInt64
+    package let cr3: UInt64
     /// The guest's MAXPHYADDR.
-    public let physicalAddressBits: Int
+    package let physicalAddressBits: Int
 
     /// A view of `memory` through the page tables at `cr3`.
-    public init(memory: Memory, cr3: UInt64, physicalAddressBits: Int) {
+    package init(memory: Memory, cr3: UInt64, physicalAddressBits: Int) {
         self.memory = memory
         self.cr3 = cr3
         self.physicalAddressBits = physicalAddressBits
     }
 
     /// Why a read failed.
-    public enum Failure: Error, Equatable, Sendable {
+    package enum Failure: Error, Equatable, Sendable {
         /// `gva` is not mapped (or not canonical, or the tables are corrupt).
         case unmapped(gva: UInt64)
         /// `gva` maps to `gpa`, which no memslot backs.
@@ -25,7 +25,7 @@ public struct GuestVirtualMemory<Memory: PhysicalMemory> {
 
     /// Translates one address.
     @inline(__always)
-    public func translate(_ gva: UInt64) -> Result<UInt64, Failure> {
+    package func translate(_ gva: UInt64) -> Result<UInt64, Failure> {
         switch PageTables.translate(gva, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory) {
         case .mapped(let gpa, _, _): return .success(gpa)
         case .nonCanonical, .notPresent, .tableOutsideMemory: return .failure(.unmapped(gva: gva))
@@ -34,7 +34,7 @@ public struct GuestVirtualMemory<Memory: PhysicalMemory> {
 
     /// Copies `count` bytes at `gva` into `destination`, translating each page separately.
     @inline(__always)
-    public func read(gva: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Failure? {
+    package func read(gva: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Failure? {
         var done = 0
         while done < count {
             let address = gva &+ UInt64(done)
@@ -55,7 +55,7 @@ public struct GuestVirtualMemory<Memory: PhysicalMemory> {
     /// Reads a NUL-terminated string of at most `maximumLength` bytes at `gva`. Returns nil if not even the first
     /// byte can be read; otherwise the bytes up to the NUL, the limit, or the first unreadable page. Invalid UTF-8
     /// becomes U+FFFD.
-    public func readCString(gva: UInt64, maximumLength: Int) -> String? {
+    package func readCString(gva: UInt64, maximumLength: Int) -> String? {
         var bytes: [UInt8] = []
         var address = gva
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -2,7 +2,7 @@
 ///
 /// The page-table walk, the page-table builder and the ucall decoder see memory only through this protocol, so they
 /// are tested on plain buffers, and a hostile guest can never make the host touch anything outside guest memory.
-public protocol PhysicalMemory {
+package protocol PhysicalMemory {
     /// Copies `count` bytes at `gpa` into `destination`. Returns false, copying nothing, unless the whole range is
     /// backed by guest memory.
     func read(gpa: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Bool
@@ -14,28 +14,28 @@ public protocol PhysicalMemory {
 extension PhysicalMemory {
     /// Reads a little-endian u64 at `gpa`, or nil if it is not backed.
     @inline(__always)
-    public func readU64(gpa: UInt64) -> UInt64? {
+    package func readU64(gpa: UInt64) -> UInt64? {
         var value: UInt64 = 0
         return read(gpa: gpa, into: &value, count: 8) ? UInt64(littleEndian: value) : nil
     }
 
     /// Writes a little-endian u64 at `gpa`; false if it is not backed.
     @discardableResult
-    public func writeU64(gpa: UInt64, _ value: UInt64) -> Bool {
+    package func writeU64(gpa: UInt64, _ value: UInt64) -> Bool {
         var le = value.littleEndian
         return write(gpa: gpa, from: &le, count: 8)
     }
 }
 
 /// A flat buffer standing in for guest memory at guest-physical `base`, for tests and for building tables.
-public final class BufferMemory: PhysicalMemory {
+package final class BufferMemory: PhysicalMemory {
     /// The guest-physical address of the first byte.
-    public let base: UInt64
+    package let base: UInt64
     /// The bytes.
-    public var bytes: [UInt8]
+    package var bytes: [UInt8]
 
     /// `size` zeroed bytes starting at guest-physical `base`.
-    public init(base: UInt64 = 0, size: Int) {
+    package init(base: UInt64 = 0, size: Int) {
         self.base = base
         bytes = [UInt8](repeating: 0, count: size)
     }
@@ -47,14 +47,14 @@ public final class BufferMemory: PhysicalMemory {
         return Int(start)
     }
 
-    public func read(gpa: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Bool {
+    package func read(gpa: UInt64, into destination: UnsafeMutableRawPointer, count: Int) -> Bool {
         // SAFETY: offset() checked that [start, start + count) lies inside `bytes`.
         guard let start = offset(gpa, count) else { return false }
         bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress! + start, byteCount: count) }
         return true
     }
 
-    public func write(gpa: UInt64, from source: UnsafeRawPointer, count: Int) -> Bool {
+    package func write(gpa: UInt64, from source: UnsafeRawPointer, count: Int) -> Bool {
         // SAFETY: offset() checked that [start, start + count) lies inside `bytes`.
         guard let start = offset(gpa, count) else { return false }
         bytes.withUnsafeMutableBytes { ($0.baseAddress! + start).copyMemory(from: source, byteCount: count) }

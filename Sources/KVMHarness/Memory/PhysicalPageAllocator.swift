@@ -1,26 +1,26 @@
 /// Hands out page-aligned guest-physical ranges from one region, lowest first, never reusing them.
 ///
 /// Pages it returns have never been handed out before, so in fresh anonymous memory they are zero.
-public struct PhysicalPageAllocator: Sendable {
+package struct PhysicalPageAllocator: Sendable {
     /// The page size, 4 KiB.
-    public static let pageSize: UInt64 = 4096
+    package static let pageSize: UInt64 = 4096
 
     /// The next free guest-physical address.
-    public private(set) var next: UInt64
+    package private(set) var next: UInt64
     /// One past the last address of the region.
-    public let end: UInt64
+    package let end: UInt64
 
     /// An allocator for [start, end); both are rounded inwards to page boundaries.
-    public init(start: UInt64, end: UInt64) {
+    package init(start: UInt64, end: UInt64) {
         next = start.roundedUp(to: Self.pageSize)
         self.end = end & ~(Self.pageSize - 1)
     }
 
     /// Bytes left.
-    public var available: UInt64 { end > next ? end - next : 0 }
+    package var available: UInt64 { end > next ? end - next : 0 }
 
     /// Allocates `size` bytes (rounded up to whole pages), aligned to `alignment` (a power of two, at least a page).
-    public mutating func allocate(_ size: UInt64, alignment: UInt64 = PhysicalPageAllocator.pageSize)
+    package mutating func allocate(_ size: UInt64, alignment: UInt64 = PhysicalPageAllocator.pageSize)
         throws(KVMError) -> UInt64
     {
         let pages = size.roundedUp(to: Self.pageSize)

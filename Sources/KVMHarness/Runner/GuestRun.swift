@@ -1,5 +1,4 @@
-import CKVM
-import Glibc
+internal import Synchronization
 
 /// How a vCPU's run ended.
 public enum VCPUOutcome: Hashable, Sendable {
@@ -128,8 +127,8 @@ extension VirtualMachine {
     public func run(_ options: RunOptions = RunOptions()) -> RunReport {
         let vcpus = self.vcpus
         let started = monotonicNanoseconds()
-        let deadline = options.deadline.map { started &+ UInt64($0.components.seconds) &* 1_000_000_000
-            &+ UInt64($0.components.attoseconds / 1_000_000_000) }
+        let deadline = options.deadline.map { started.addingReportingOverflow($0.saturatingNanoseconds) }
+            .map { $0.overflow ? UInt64.max : $0.partialValue }
         let latch = CompletionLatch(count: vcpus.count)
         let reports = ReportBox(count: vcpus.count)
         var threads: [OSThread] = []
@@ -170,14 +169,25 @@ extension VirtualMachine {
     }
 
     /// `run(_:)` for async code: the vCPUs and the waiting happen on dedicated threads, never on the cooperative pool.
+    ///
+    /// A coordinator thread runs `run(_:)` and hands back the report; this call joins it before returning, so no
+    /// thread outlives the call. If the process cannot make the coordinator, every vCPU reports that error.
     public func run(_ options: RunOptions = RunOptions()) async -> RunReport {
-        await withCheckedContinuation { continuation in
-            do {
-                _ = try OSThread { continuation.resume(returning: self.run(options)) }
+        var coordinator: OSThread?
+        let report = await withCheckedContinuation { (continuation: CheckedContinuation<RunReport, Never>) in
+            do throws(KVMError) {
+                coordinator = try OSThread { continuation.resume(returning: self.run(options)) }
             } catch {
-                continuation.resume(returning: self.run(options))
+                let reports = vcpus.map { VCPUReport(index: $0.index, outcome: .error(error)) }
+                continuation.resume(
+                    returning: RunReport(
+                        vcpus: reports, elapsedNanoseconds: 0, timedOut: false,
+                        deadlineNanoseconds: options.deadline?.saturatingNanoseconds))
             }
         }
+        // The coordinator's last act was resuming us: it is returning now.
+        await coordinator?.joinWithoutBlocking()
+        return report
     }
 
     /// One vCPU's loop.
@@ -218,39 +228,33 @@ extension VirtualMachine {
     }
 }
 
-/// Reports written by vCPU threads and read by the coordinator after joining them.
-private final class ReportBox: @unchecked Sendable {
-    private let lock = Mutex()
-    private var storage: [VCPUReport]
-    private var finished: [Bool]
-    private var runningAtDeadline: [Bool]
+/// Reports written by vCPU threads and read by the coordinator, which may read before every thread has finished
+/// (at the deadline) and reads again after joining them.
+private final class ReportBox: Sendable {
+    private struct State {
+        var reports: [VCPUReport]
+        var finished: [Bool]
+        var runningAtDeadline: [Bool]
+    }
+
+    private let state: Mutex<State>
 
     init(count: Int) {
-        storage = (0..<count).map { VCPUReport(index: $0) }
-        finished = [Bool](repeating: false, count: count)
-        runningAtDeadline = [Bool](repeating: false, count: count)
+        state = Mutex(
+            State(
+                reports: (0..<count).map { VCPUReport(index: $0) },
+                finished: [Bool](repeating: false, count: count),
+                runningAtDeadline: [Bool](repeating: false, count: count)))
     }
 
     func set(_ index: Int, _ report: VCPUReport) {
-        lock.locked {
-            storage[index] = report
-            finished[index] = true
+        state.withLock {
+            $0.reports[index] = report
+            $0.finished[index] = true
         }
     }
 
-    func markTimedOut() { lock.locked { runningAtDeadline = finished.map { !$0 } } }
-    func wasRunningAtDeadline(_ index: Int) -> Bool { lock.locked { runningAtDeadline[index] } }
-    var reports: [VCPUReport] { lock.locked { storage } }
-}
-
-/// A plain pthread mutex (Synchronization.Mutex wants ~Copyable state; this box is simpler here).
-private final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+    func markTimedOut() { state.withLock { $0.runningAtDeadline = $0.finished.map { !$0 } } }
+    func wasRunningAtDeadline(_ index: Int) -> Bool { state.withLock { $0.runningAtDeadline[index] } }
+    var reports: [VCPUReport] { state.withLock { $0.reports } }
 }

@@ -1,20 +1,20 @@
 /// One reason a guest run did not do what a test expected, with the source location to report it at.
-public struct GuestRunFailure: Hashable, Sendable, CustomStringConvertible {
+package struct GuestRunFailure: Hashable, Sendable, CustomStringConvertible {
     /// The failure message, starting with the guest's `file:line: expression` for a guest assertion.
-    public var message: String
+    package var message: String
     /// The guest's source file, for a guest assertion (a run-time path, as the guest's `__FILE__` has it).
-    public var file: String?
+    package var file: String?
     /// The guest's source line, for a guest assertion.
-    public var line: Int?
+    package var line: Int?
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Judges a run report against what a test expected. Pure logic shared by the XCTest and Swift Testing helpers.
-public enum GuestRunVerdict {
+package enum GuestRunVerdict {
     /// The failures of `report`: each vCPU must reach DONE, and, when `expected` is given, make exactly those ucalls
     /// (PRINTF and NONE left out, see `VCPUReport.checkpoints`; include `.done` at the end).
-    public static func failures(of report: RunReport, expected: [Ucall]? = nil) -> [GuestRunFailure] {
+    package static func failures(of report: RunReport, expected: [Ucall]? = nil) -> [GuestRunFailure] {
         var failures: [GuestRunFailure] = []
         if report.timedOut {
             failures.append(GuestRunFailure(message: report.timeoutDiagnosis))
@@ -61,20 +61,20 @@ public enum GuestRunVerdict {
 }
 
 /// Renders expected and observed ucall sequences side by side, marking the rows that differ.
-public enum UcallSequenceDiff {
+package enum UcallSequenceDiff {
     /// A table with one row per position: "  " for equal rows, "✗ " for differing ones, "-" for a missing side.
-    public static func render(expected: [Ucall], observed: [Ucall]) -> String {
+    package static func render(expected: [Ucall], observed: [Ucall]) -> String {
         let left = expected.map(\.description)
         let right = observed.map(\.description)
         let width = max(8, min(60, left.map(\.count).max() ?? 0))
-        var lines = ["  #  " + pad("expected", width) + "  observed"]
+        var lines = ["  #  " + "expected".padded(to: width) + "  observed"]
         for row in 0..<max(left.count, right.count) {
             let l = row < left.count ? left[row] : "-"
             let r = row < right.count ? right[row] : "-"
             let same = row < expected.count && row < observed.count && expected[row] == observed[row]
             let mark = same ? "  " : "✗ "
-            let number = pad(String(row), 3)
-            lines.append(mark + number + pad(l, width) + "  " + r)
+            let number = String(row).padded(to: 3)
+            lines.append(mark + number + l.padded(to: width) + "  " + r)
         }
         if let first = zip(expected, observed).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
             lines.append("first difference at #\(first)")
@@ -82,9 +82,5 @@ public enum UcallSequenceDiff {
             lines.append("expected \(expected.count) ucalls, observed \(observed.count)")
         }
         return lines.joined(separator: "\n")
-    }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 }

@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 import SystemPackage
 
 /// One of KVM's binary statistics (a descriptor and its values from a `KVM_GET_STATS_FD` file).

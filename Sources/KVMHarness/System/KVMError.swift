@@ -146,7 +146,3 @@ extension Errno {
     /// strerror(3)'s text for this errno.
     var message: String { description }
 }
-
-/// `0x` followed by the value in lower-case hex.
-@inline(__always)
-func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }

@@ -1,3 +1,5 @@
+internal import KVMHarnessGuest
+
 /// A ucall command (`struct ucall`'s `cmd`). Values are ABI; unknown ones are kept as they are.
 public struct UcallCommand: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The `cmd` value.
@@ -6,17 +8,17 @@ public struct UcallCommand: RawRepresentable, Hashable, Sendable, CustomStringCo
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// `UCALL_NONE` (0): nothing; reported, and the run goes on.
-    public static let none = UcallCommand(rawValue: 0)
+    public static let none = UcallCommand(rawValue: UInt64(UCALL_NONE))
     /// `UCALL_SYNC` (1): a checkpoint.
-    public static let sync = UcallCommand(rawValue: 1)
+    public static let sync = UcallCommand(rawValue: UInt64(UCALL_SYNC))
     /// `UCALL_ABORT` (2): a failed guest assertion.
-    public static let abort = UcallCommand(rawValue: 2)
+    public static let abort = UcallCommand(rawValue: UInt64(UCALL_ABORT))
     /// `UCALL_PRINTF` (3): a line of guest output.
-    public static let printf = UcallCommand(rawValue: 3)
+    public static let printf = UcallCommand(rawValue: UInt64(UCALL_PRINTF))
     /// `UCALL_DONE` (4): the guest finished.
-    public static let done = UcallCommand(rawValue: 4)
+    public static let done = UcallCommand(rawValue: UInt64(UCALL_DONE))
     /// `UCALL_UNHANDLED` (5): an exception with no handler.
-    public static let unhandled = UcallCommand(rawValue: 5)
+    public static let unhandled = UcallCommand(rawValue: UInt64(UCALL_UNHANDLED))
 
     /// "SYNC", "DONE", ... or "UNKNOWN".
     public var name: String {
@@ -41,7 +43,7 @@ public struct UcallArguments: RandomAccessCollection, Hashable, Sendable, Expres
     CustomStringConvertible
 {
     /// The number of arguments in a ucall, `UCALL_MAX_ARGS`.
-    public static let count = 7
+    public static let count = Int(UCALL_MAX_ARGS)
 
     private var a0: UInt64 = 0, a1: UInt64 = 0, a2: UInt64 = 0, a3: UInt64 = 0
     private var a4: UInt64 = 0, a5: UInt64 = 0, a6: UInt64 = 0

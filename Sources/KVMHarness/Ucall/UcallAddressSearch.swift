@@ -4,10 +4,10 @@
 /// address must lie outside every memslot. It is identity-mapped (GVA == GPA), so it must also be a lower-half
 /// canonical virtual address: the search is bounded by `min(pa_bits, va_bits - 1)` bits. It starts at 5/8 of that
 /// space and walks outwards in steps of 1/16: down, then up, then two steps down, two up, and so on.
-public enum UcallAddressSearch {
+package enum UcallAddressSearch {
     /// The candidates in the order they are tried. The first two tries of the classic loop (start - 0 and
     /// start + 0) are the same address, so it appears once.
-    public static func candidates(physicalAddressBits: Int, virtualAddressBits: Int) -> [UInt64] {
+    package static func candidates(physicalAddressBits: Int, virtualAddressBits: Int) -> [UInt64] {
         let bits = min(physicalAddressBits, virtualAddressBits - 1)
         guard bits >= 4, bits < 64 else { return [] }
         let end: UInt64 = 1 << UInt64(bits)
@@ -28,7 +28,7 @@ public enum UcallAddressSearch {
     ///
     /// - Parameter isBacked: whether a memslot covers any of the 8 bytes at the address.
     /// - Throws: `.noUcallAddress` if every candidate is backed.
-    public static func find(
+    package static func find(
         physicalAddressBits: Int, virtualAddressBits: Int, isBacked: (UInt64) -> Bool
     ) throws(KVMError) -> UInt64 {
         for candidate in candidates(physicalAddressBits: physicalAddressBits, virtualAddressBits: virtualAddressBits)
@@ -42,7 +42,7 @@ public enum UcallAddressSearch {
     ///
     /// - Throws: `.ucallAddressIsGuestRAM` if a memslot covers it; `.invalidArgument` if it is not 8-byte aligned or
     ///   cannot be identity-mapped (above `min(pa_bits, va_bits - 1)` bits).
-    public static func validate(
+    package static func validate(
         _ gpa: UInt64, physicalAddressBits: Int, virtualAddressBits: Int, isBacked: (UInt64) -> Bool
     ) throws(KVMError) -> UInt64 {
         let bits = min(physicalAddressBits, virtualAddressBits - 1)

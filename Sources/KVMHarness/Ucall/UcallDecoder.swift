@@ -1,20 +1,22 @@
+internal import KVMHarnessGuest
+
 /// Turns the `struct ucall` at a guest-virtual address into a typed `Ucall`. Pure: it reads guest memory only
 /// through a `GuestVirtualMemory` view, so it is tested on plain buffers.
-public enum UcallDecoder {
-    /// `sizeof(struct ucall)`.
-    public static let structSize = 1088
-    /// Offset of `buffer`.
-    public static let bufferOffset = 64
-    /// Size of `buffer`.
-    public static let bufferSize = 1024
+package enum UcallDecoder {
+    /// `sizeof(struct ucall)` (1088), from the guest runtime's own header.
+    package static let structSize = MemoryLayout<ucall>.size
+    /// Size of `buffer` (1024).
+    package static let bufferSize = Int(UCALL_BUFFER_SIZE)
+    /// Offset of `buffer` (64): it is the last member, and ucall.h asserts that it ends the struct.
+    package static let bufferOffset = structSize - bufferSize
     /// The longest expression or file name read for an ABORT.
-    public static let maximumStringLength = 4096
+    package static let maximumStringLength = 4096
 
     /// Reads `cmd` and `args` (the first 64 bytes) of the ucall at `gva`.
     ///
     /// - Throws: `.malformedUcall(.unmappedPointer)` or `.malformedUcall(.pointerOutsideMemory)`.
     @inline(__always)
-    public static func readHeader<M>(gva: UInt64, memory: GuestVirtualMemory<M>) throws(KVMError)
+    package static func readHeader<M>(gva: UInt64, memory: GuestVirtualMemory<M>) throws(KVMError)
         -> (command: UInt64, arguments: UcallArguments)
     {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -39,7 +41,7 @@ public enum UcallDecoder {
     /// Decodes the ucall at `gva`. Strings (the ABORT expression and file, the PRINTF and ABORT buffer) are read
     /// with bounded lengths; the buffer never past its 1024 bytes.
     @inline(__always)
-    public static func decode<M>(gva: UInt64, memory: GuestVirtualMemory<M>) throws(KVMError) -> Ucall {
+    package static func decode<M>(gva: UInt64, memory: GuestVirtualMemory<M>) throws(KVMError) -> Ucall {
         let (command, args) = try readHeader(gva: gva, memory: memory)
         switch command {
         case UcallCommand.sync.rawValue:

@@ -1,5 +1,6 @@
-import KVMHarnessGuest
-import KVMHarnessStubs
+// Public: the handler initializer names the guest runtime's `struct ex_regs`, which test authors include in their guest C.
+public import KVMHarnessGuest
+internal import KVMHarnessStubs
 
 extension VirtualMachine {
     /// Makes guest exceptions with `vector` (0 to 31) call `handler`, a guest function taking `struct ex_regs *`,

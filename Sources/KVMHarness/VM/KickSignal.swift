@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 
 /// The signal that kicks vCPU threads out of KVM_RUN, with a do-nothing handler installed once per process.
 enum KickSignal {

@@ -1,6 +1,7 @@
-import CKVM
+internal import CKVM
+internal import KVMHarnessGuest
 import Glibc
-import Synchronization
+internal import Synchronization
 import SystemPackage
 
 /// What one `KVM_RUN` ended with, from the harness's point of view.
@@ -52,7 +53,9 @@ public final class VCPU: @unchecked Sendable {
     @exclusivity(unchecked) public private(set) var lastExit: VcpuExit?
 
     private let stopRequested = Atomic<Bool>(false)
-    private let runningThread = Atomic<UInt>(0)
+    /// The thread inside `step()`, if any. `kick()` signals it with this lock held, and `step()` clears it with the
+    /// lock held before returning, so a signalled thread is always alive.
+    private let drivingThread = Mutex<pthread_t?>(nil)
 
     init(index: Int, fd: FileDescriptor, mmapSize: Int, state: VMState) throws(KVMError) {
         self.index = index
@@ -87,17 +90,18 @@ public final class VCPU: @unchecked Sendable {
     /// - Throws: `.malformedUcall` for an access to the ucall address that is not a readable 8-byte write,
     ///   `.ioctlFailed("KVM_RUN")` if KVM refuses to run the vCPU.
     public func step() throws(KVMError) -> VcpuEvent {
-        let thread = UInt(pthread_self())
-        if runningThread.exchange(thread, ordering: .sequentiallyConsistent) != thread {
-            // A new thread drives this vCPU: make sure it can receive kicks (see ckvm_unblock_kick_signal).
-            ckvm_unblock_kick_signal()
-        }
-        let started = measuresExitTimes ? Self.now() : 0
-        while ckvm_ioctl_int(fd.rawValue, CKVM_RUN, 0) < 0 {
+        // Threads inherit their creator's signal mask, and libdispatch's workers block every signal: make sure this
+        // thread can take a kick (once per thread), then let kick() find it for as long as it is in here.
+        ckvm_unblock_kick_signal_once()
+        let thread = pthread_self()
+        drivingThread.withLock { $0 = thread }
+        defer { drivingThread.withLock { $0 = nil } }
+        let started = measuresExitTimes ? monotonicNanoseconds() : 0
+        while system_ioctl(fd.rawValue, CKVM_RUN, 0) < 0 {
             let error = Glibc.errno
             if (error == EFAULT || error == Self.hardwarePoisonErrno) && ckvm_run_exit_reason(run) == Self.memoryFaultExit {
                 // KVM_EXIT_MEMORY_FAULT is the one exit that comes with KVM_RUN failing: report it as the exit.
-                statistics.record(Self.memoryFaultExit, nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+                statistics.record(Self.memoryFaultExit, nanoseconds: measuresExitTimes ? monotonicNanoseconds() - started : 0)
                 let exit = VcpuExit.decode(run, mapSize: runMapping.size)
                 lastExit = exit
                 return .exit(exit)
@@ -106,12 +110,12 @@ public final class VCPU: @unchecked Sendable {
                 throw .ioctlFailed(operation: "KVM_RUN", errno: Errno(rawValue: error))
             }
             if stopRequested.load(ordering: .sequentiallyConsistent) {
-                statistics.record(UInt32(KVM_EXIT_INTR), nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+                statistics.record(UInt32(KVM_EXIT_INTR), nanoseconds: measuresExitTimes ? monotonicNanoseconds() - started : 0)
                 return .kicked
             }
         }
         let reason = ckvm_run_exit_reason(run)
-        statistics.record(reason, nanoseconds: measuresExitTimes ? Self.now() - started : 0)
+        statistics.record(reason, nanoseconds: measuresExitTimes ? monotonicNanoseconds() - started : 0)
 
         if reason == UInt32(KVM_EXIT_MMIO) && ckvm_run_mmio_phys_addr(run) == ucallAddress {
             let length = Int(ckvm_run_mmio_len(run))
@@ -144,13 +148,13 @@ public final class VCPU: @unchecked Sendable {
         }
     }
 
-    /// `KVM_EXIT_MEMORY_FAULT` (Linux 6.8; newer than the installed headers).
-    static let memoryFaultExit: UInt32 = 39
+    /// `KVM_EXIT_MEMORY_FAULT` (Linux 6.8; CLinuxKVM defines it where the installed headers are older).
+    static let memoryFaultExit = UInt32(KVM_EXIT_MEMORY_FAULT)
     /// `EHWPOISON`, which KVM_RUN returns with a memory-fault exit for poisoned pages.
     static let hardwarePoisonErrno: Int32 = 133
 
     /// The port of the x86 port-I/O ucall transport.
-    public static let ucallPort = UInt16(0x1000)
+    public static let ucallPort = UInt16(UCALL_PIO_PORT)
 
     @inline(__always)
     private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
@@ -162,25 +166,21 @@ public final class VCPU: @unchecked Sendable {
         return ucall
     }
 
-    @inline(__always)
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
-
     // MARK: - Kicking
 
     /// Makes the vCPU leave `KVM_RUN` as soon as possible and stay out: `step()` returns `.kicked` until
     /// `clearKick()`. Safe from any thread.
     ///
     /// It sets `kvm_run.immediate_exit` before signalling the thread, so a thread that is between its last check and
-    /// the ioctl still returns at once: there is no window in which the kick is lost.
+    /// the ioctl still returns at once: there is no window in which the kick is lost. The signal goes only to a
+    /// thread that is inside `step()` at that moment, under the lock `step()` takes to leave, so it never reaches a
+    /// thread that has finished (or exited): a kick after a run, or of a vCPU no thread drives, only sets the flag.
     public func kick() {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         ckvm_run_set_immediate_exit(run, 1)
-        let thread = runningThread.load(ordering: .sequentiallyConsistent)
-        if thread != 0 { pthread_kill(pthread_t(thread), KickSignal.number) }
+        drivingThread.withLock { thread in
+            if let thread { pthread_kill(thread, KickSignal.number) }
+        }
     }
 
     /// Whether `kick()` was called and not cleared.
@@ -191,6 +191,10 @@ public final class VCPU: @unchecked Sendable {
         ckvm_run_set_immediate_exit(run, 0)
         stopRequested.store(false, ordering: .sequentiallyConsistent)
     }
+
+    /// The exit `kvm_run` holds now, decoded: the last exit, or what a failing `KVM_RUN` left there (a memory fault).
+    /// Read it on the thread that drives the vCPU, or after its run: `kvm_run` changes with every `KVM_RUN`.
+    package func exitInKVMRun() -> VcpuExit { VcpuExit.decode(run, mapSize: runMapping.size) }
 
     // MARK: - Registers
 

@@ -1,7 +1,7 @@
-import CKVM
+internal import CKVM
 import Glibc
-import KVMHarnessGuest
-import KVMHarnessStubs
+internal import KVMHarnessGuest
+internal import KVMHarnessStubs
 import SystemPackage
 
 /// What a VM's vCPUs share with it: the VM file descriptor, guest memory and the ucall address.

@@ -1,4 +1,4 @@
-import CKVM
+internal import CKVM
 import Glibc
 import SystemPackage
 

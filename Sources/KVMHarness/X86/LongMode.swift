@@ -1,5 +1,5 @@
-import CKVM
-import KVMHarnessStubs
+internal import CKVM
+internal import KVMHarnessStubs
 
 /// The x86-64 CPU state the harness gives every vCPU: 64-bit long mode at CPL0, as the kernel selftests set it up.
 ///

@@ -41,7 +41,7 @@ public struct PageTables: Sendable {
     public let physicalAddressBits: Int
 
     /// Creates empty tables, taking the PML4 page from `allocator`.
-    public init(allocator: inout PhysicalPageAllocator, physicalAddressBits: Int) throws(KVMError) {
+    package init(allocator: inout PhysicalPageAllocator, physicalAddressBits: Int) throws(KVMError) {
         root = try allocator.allocate(PhysicalPageAllocator.pageSize)
         self.physicalAddressBits = physicalAddressBits
     }
@@ -66,7 +66,7 @@ public struct PageTables: Sendable {
     ///
     /// - Throws: `.guestAddressInUse` if `gva` is already mapped (or covered by a large page),
     ///   `.invalidArgument` for an unaligned or non-canonical address, `.outOfGuestMemory` for tables.
-    public func map(
+    package func map(
         gva: UInt64, gpa: UInt64, flags: PageTableFlags, memory: some PhysicalMemory,
         allocator: inout PhysicalPageAllocator
     ) throws(KVMError) {
@@ -98,7 +98,7 @@ public struct PageTables: Sendable {
     }
 
     /// Maps `size` bytes (whole pages) at `gva` to the physically contiguous range at `gpa`.
-    public func map(
+    package func map(
         gva: UInt64, gpa: UInt64, size: UInt64, flags: PageTableFlags, memory: some PhysicalMemory,
         allocator: inout PhysicalPageAllocator
     ) throws(KVMError) {
@@ -110,7 +110,7 @@ public struct PageTables: Sendable {
     }
 
     /// Translates through these tables.
-    public func translate(_ gva: UInt64, memory: some PhysicalMemory) -> Translation {
+    package func translate(_ gva: UInt64, memory: some PhysicalMemory) -> Translation {
         Self.translate(gva, cr3: root, physicalAddressBits: physicalAddressBits, memory: memory)
     }
 
@@ -118,7 +118,7 @@ public struct PageTables: Sendable {
     /// lands. Handles 1 GiB and 2 MiB pages. Reads only through `memory`, so corrupt tables cannot make the host
     /// read outside guest memory.
     @inline(__always)
-    public static func translate(
+    package static func translate(
         _ gva: UInt64, cr3: UInt64, physicalAddressBits: Int, memory: some PhysicalMemory
     ) -> Translation {
         guard isCanonical(gva) else { return .nonCanonical }

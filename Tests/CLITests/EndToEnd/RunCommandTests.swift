@@ -1,6 +1,7 @@
 import Foundation
 import KVMHarness
 import KVMHarnessTesting
+import KVMHarnessReporting
 import Testing
 
 // `kvm-harness run` end to end: the built executable on the example images (Examples/images/*.c), real /dev/kvm.

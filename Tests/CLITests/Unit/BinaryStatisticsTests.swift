@@ -1,4 +1,5 @@
 import KVMHarness
+import KVMHarnessReporting
 import Testing
 
 @Suite("KVMBinaryStatistics.parse: the KVM_GET_STATS_FD file format")

@@ -1,4 +1,5 @@
 import KVMHarness
+import KVMHarnessReporting
 import Testing
 
 @Suite("ExitReasonReference and InstructionBytes: the words for exits")
@@ -34,7 +35,7 @@ struct ExitReasonReferenceTests {
         #expect(InstructionBytes.describe([0x48, 0x89, 0xc0]) == nil)
         #expect(InstructionBytes.describe([]) == nil)
         #expect(InstructionBytes.exceptionRaised(by: [0xcc])?.exception == "#BP")
-        #expect(InstructionBytes.hexList([0x0f, 0xab]) == "0f ab")
+        #expect(hexBytes([0x0f, 0xab]) == "0f ab")
         #expect(InstructionBytes.fromEmulationFailure([1, 0x0b0f_02, 0]) == [0x0f, 0x0b])
         #expect(InstructionBytes.fromEmulationFailure([0, 0x0b0f_02, 0]) == nil)
     }

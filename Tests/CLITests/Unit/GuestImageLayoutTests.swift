@@ -1,5 +1,6 @@
 import KVMHarness
 import KVMHarnessStubs
+import KVMHarnessReporting
 import Testing
 
 // Planning where an image's pages go, and the conflicts that make an image unloadable: pure, no VM.

@@ -1,5 +1,6 @@
 import Foundation
 import KVMHarness
+import KVMHarnessReporting
 import Testing
 
 @Suite("JSONValue: ordered, compact, valid JSON")

@@ -1,3 +1,4 @@
+@testable import KVMHarnessReporting
 import Testing
 
 @testable import KVMHarness

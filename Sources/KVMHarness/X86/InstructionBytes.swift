@@ -1,15 +1,10 @@
 /// Recognizes the few x86 instructions that explain an exit by themselves, from their bytes. Not a disassembler:
 /// it names UD2, HLT, INT3, INT n and the SSE/AVX families (which KVM's instruction emulator mostly cannot handle)
 /// and says nothing about anything else.
-public enum InstructionBytes {
-    /// The bytes as "0f 0b 48 c7".
-    public static func hexList(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 0x10 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
-    }
-
+package enum InstructionBytes {
     /// What the instruction starting at `bytes` is, when that explains an exit: "UD2, which raises #UD",
     /// "an SSE instruction", ...; nil when it is none of the recognized ones.
-    public static func describe(_ bytes: [UInt8]) -> String? {
+    package static func describe(_ bytes: [UInt8]) -> String? {
         var index = 0
         // Legacy prefixes that SSE encodings use (operand size, REP/REPNE), then an optional REX prefix.
         while index < bytes.count, [0x66, 0xf2, 0xf3].contains(bytes[index]) { index += 1 }
@@ -41,14 +36,14 @@ public enum InstructionBytes {
     }
 
     /// The exception an instruction always raises, for the two that exist to raise one: UD2 (#UD) and INT3 (#BP).
-    public static func exceptionRaised(by bytes: [UInt8]) -> (instruction: String, exception: String)? {
+    package static func exceptionRaised(by bytes: [UInt8]) -> (instruction: String, exception: String)? {
         if bytes.starts(with: [0x0f, 0x0b]) { return ("UD2", "#UD") }
         if bytes.first == 0xcc { return ("INT3", "#BP") }
         return nil
     }
 
     /// Whether `describe` calls the instruction SSE or AVX: KVM's emulator handles few of those.
-    static func isVectorInstruction(_ bytes: [UInt8]) -> Bool {
+    package static func isVectorInstruction(_ bytes: [UInt8]) -> Bool {
         guard let text = describe(bytes) else { return false }
         return text.contains("SSE") || text.contains("AVX")
     }
@@ -56,7 +51,7 @@ public enum InstructionBytes {
     /// The instruction bytes of an `INTERNAL_ERROR`/`EMULATION` exit, when KVM reported them: with
     /// `KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES` (bit 0 of `data[0]`), `data[1]` and `data[2]` hold the
     /// length (one byte) and up to 15 bytes of the instruction.
-    public static func fromEmulationFailure(_ data: [UInt64]) -> [UInt8]? {
+    package static func fromEmulationFailure(_ data: [UInt64]) -> [UInt8]? {
         guard data.count >= 3, data[0] & 1 != 0 else { return nil }
         var raw: [UInt8] = []
         for word in data[1...2] {

@@ -1,13 +1,14 @@
+import KVMHarness
 /// Why a run could not start, with the exit status `kvm-harness` uses for it: 2 for an unusable image or request,
 /// 4 for a host that cannot run guests. `description` is one line.
-public struct RunSetupError: Error, Sendable, CustomStringConvertible {
+package struct RunSetupError: Error, Sendable, CustomStringConvertible {
     /// The one-line reason (with a hint where the harness has one).
-    public var message: String
+    package var message: String
     /// `ExitStatus.unusable` or `ExitStatus.hostUnavailable`.
-    public var exitStatus: Int32
+    package var exitStatus: Int32
 
     /// A setup error with this message and status.
-    public init(message: String, exitStatus: Int32) {
+    package init(message: String, exitStatus: Int32) {
         self.message = message
         self.exitStatus = exitStatus
     }
@@ -15,7 +16,7 @@ public struct RunSetupError: Error, Sendable, CustomStringConvertible {
     /// Classifies a `KVMError` met while setting up: errors that say KVM itself cannot be used (opening the
     /// device, API version, capabilities, a failing ioctl or system call) mean the host cannot run guests;
     /// the rest (a ucall address in guest RAM, too many vCPUs, too little memory) mean the request was wrong.
-    public init(_ error: KVMError) {
+    package init(_ error: KVMError) {
         message = error.description
         switch error {
         case .cannotOpenDevice, .unsupportedAPIVersion, .missingCapability, .ioctlFailed, .systemCallFailed,
@@ -26,37 +27,37 @@ public struct RunSetupError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Running a stand-alone guest image, as `kvm-harness run` does: parse, create the VM, load, add the vCPUs, run.
-public enum ImageRun {
+package enum ImageRun {
     /// What to run and how.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The default guest RAM: 64 MiB.
-        public static let defaultMemorySize = VirtualMachine.Configuration.defaultMemorySize
+        package static let defaultMemorySize = VirtualMachine.Configuration.defaultMemorySize
         /// The default deadline: 30 seconds.
-        public static let defaultDeadline = RunOptions.defaultDeadline
+        package static let defaultDeadline = RunOptions.defaultDeadline
 
         /// The image file.
-        public var imagePath: String
+        package var imagePath: String
         /// How many vCPUs run the image (each starts at `e_entry` with its index in RDI).
-        public var vcpuCount: Int
+        package var vcpuCount: Int
         /// Guest RAM in bytes.
-        public var memorySize: UInt64
+        package var memorySize: UInt64
         /// The ucall MMIO address to use instead of searching for one.
-        public var ucallAddress: UInt64?
+        package var ucallAddress: UInt64?
         /// How long the guest may run; nil for no limit.
-        public var deadline: Duration?
+        package var deadline: Duration?
         /// Whether to report every exit.
-        public var trace: Bool
+        package var trace: Bool
         /// Whether to report KVM's binary statistics.
-        public var statistics: Bool
+        package var statistics: Bool
         /// The KVM device.
-        public var devicePath: String
+        package var devicePath: String
 
         /// A configuration; the defaults are one vCPU, 64 MiB, a searched ucall address and 30 seconds.
-        public init(
+        package init(
             imagePath: String, vcpuCount: Int = 1, memorySize: UInt64 = Configuration.defaultMemorySize,
             ucallAddress: UInt64? = nil, deadline: Duration? = Configuration.defaultDeadline, trace: Bool = false,
             statistics: Bool = false, devicePath: String = KVM.defaultPath
@@ -79,7 +80,7 @@ public enum ImageRun {
     /// The VM has no in-kernel interrupt controller: a HLT reaches the host as a HLT exit.
     ///
     /// - Throws: a `RunSetupError` with status 2 (unusable image or request) or 4 (host cannot run guests).
-    public static func prepare(_ configuration: Configuration) throws(RunSetupError) -> VirtualMachine {
+    package static func prepare(_ configuration: Configuration) throws(RunSetupError) -> VirtualMachine {
         let image: ELFImage
         do {
             image = try ELFImage(contentsOf: configuration.imagePath)
@@ -120,7 +121,7 @@ public enum ImageRun {
 
     /// Opens the KVM device (the process-wide handle): any failure means this host cannot run guests (status 4),
     /// whatever the reason (no device, permission denied, not a KVM device, an old API, a missing capability).
-    public static func openKVM(path: String = KVM.defaultPath) throws(RunSetupError) -> KVM {
+    package static func openKVM(path: String = KVM.defaultPath) throws(RunSetupError) -> KVM {
         do {
             return try KVM.shared(path: path)
         } catch {
@@ -133,7 +134,7 @@ public enum ImageRun {
     ///
     /// - Returns: the process exit status: 0 done, 1 guest failure, 2 unusable image or request, 3 timeout,
     ///   4 host cannot run guests.
-    public static func execute(
+    package static func execute(
         _ configuration: Configuration, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
         diagnose: (String) -> Void
     ) -> Int32 {
@@ -146,7 +147,7 @@ public enum ImageRun {
 
     /// Builds a VM with `prepare` and runs it as `execute(_:format:write:diagnose:)` does: for guests that are
     /// not images, such as in-process C code. `title` names the guest in the text header line.
-    public static func execute(
+    package static func execute(
         title: String, options: ReportingOptions, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
         diagnose: (String) -> Void, prepare: () throws(RunSetupError) -> VirtualMachine
     ) -> Int32 {

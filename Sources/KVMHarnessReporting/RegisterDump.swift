@@ -1,45 +1,46 @@
-import CKVM
+import KVMHarness
+internal import CKVM
 
 /// A named machine word, such as a register.
-public struct NamedValue: Sendable, Equatable {
+package struct NamedValue: Sendable, Equatable {
     /// The name, lower case as in `struct kvm_regs` ("rip", "cr3").
-    public var name: String
+    package var name: String
     /// The value.
-    public var value: UInt64
+    package var value: UInt64
 
     /// A named value.
-    public init(_ name: String, _ value: UInt64) {
+    package init(_ name: String, _ value: UInt64) {
         self.name = name
         self.value = value
     }
 }
 
 /// A segment register as KVM reports it (`struct kvm_segment`).
-public struct SegmentRegisterState: Sendable, Equatable {
+package struct SegmentRegisterState: Sendable, Equatable {
     /// "cs", "ds", "es", "fs", "gs", "ss", "tr" or "ldt".
-    public var name: String
+    package var name: String
     /// The selector.
-    public var selector: UInt16
+    package var selector: UInt16
     /// The base address.
-    public var base: UInt64
+    package var base: UInt64
     /// The limit.
-    public var limit: UInt32
+    package var limit: UInt32
     /// The descriptor type field.
-    public var type: UInt8
+    package var type: UInt8
     /// The descriptor privilege level.
-    public var dpl: UInt8
+    package var dpl: UInt8
     /// P: present.
-    public var present: Bool
+    package var present: Bool
     /// L: a 64-bit code segment.
-    public var long: Bool
+    package var long: Bool
     /// D/B: the default operand size is 32 bits.
-    public var defaultSize32: Bool
+    package var defaultSize32: Bool
     /// S: a code or data segment (not a system segment).
-    public var codeOrData: Bool
+    package var codeOrData: Bool
     /// G: the limit is in 4 KiB units.
-    public var granularity: Bool
+    package var granularity: Bool
     /// KVM's "unusable" flag (a null selector loaded, as VMX reports it).
-    public var unusable: Bool
+    package var unusable: Bool
 
     init(_ name: String, _ segment: kvm_segment) {
         self.name = name
@@ -57,7 +58,7 @@ public struct SegmentRegisterState: Sendable, Equatable {
     }
 
     /// A segment with these fields (for tests and hand-built dumps).
-    public init(
+    package init(
         name: String, selector: UInt16, base: UInt64, limit: UInt32, type: UInt8, dpl: UInt8, present: Bool,
         long: Bool, defaultSize32: Bool, codeOrData: Bool, granularity: Bool, unusable: Bool
     ) {
@@ -77,34 +78,34 @@ public struct SegmentRegisterState: Sendable, Equatable {
 }
 
 /// A descriptor-table register (GDTR or IDTR, `struct kvm_dtable`).
-public struct DescriptorTableRegister: Sendable, Equatable {
+package struct DescriptorTableRegister: Sendable, Equatable {
     /// The table's guest-virtual base address.
-    public var base: UInt64
+    package var base: UInt64
     /// The limit: the table's size in bytes minus one.
-    public var limit: UInt16
+    package var limit: UInt16
 
     /// A descriptor-table register with these fields.
-    public init(base: UInt64, limit: UInt16) {
+    package init(base: UInt64, limit: UInt16) {
         self.base = base
         self.limit = limit
     }
 }
 
 /// The registers of a vCPU when it exited, in a form the formatters print without touching KVM.
-public struct RegisterDump: Sendable, Equatable {
+package struct RegisterDump: Sendable, Equatable {
     /// RIP, RSP, RFLAGS, then RAX to R15, as `struct kvm_regs` has them.
-    public var general: [NamedValue]
+    package var general: [NamedValue]
     /// CR0, CR2, CR3, CR4, CR8, EFER (empty when the special registers were not read).
-    public var control: [NamedValue]
+    package var control: [NamedValue]
     /// CS, DS, ES, FS, GS, SS, TR, LDT (empty when the special registers were not read).
-    public var segments: [SegmentRegisterState]
+    package var segments: [SegmentRegisterState]
     /// The GDTR (nil when the special registers were not read).
-    public var gdt: DescriptorTableRegister?
+    package var gdt: DescriptorTableRegister?
     /// The IDTR (nil when the special registers were not read).
-    public var idt: DescriptorTableRegister?
+    package var idt: DescriptorTableRegister?
 
     /// A dump of hand-picked values (for tests).
-    public init(
+    package init(
         general: [NamedValue], control: [NamedValue] = [], segments: [SegmentRegisterState] = [],
         gdt: DescriptorTableRegister? = nil, idt: DescriptorTableRegister? = nil
     ) {
@@ -116,7 +117,7 @@ public struct RegisterDump: Sendable, Equatable {
     }
 
     /// A dump of `registers` (`KVM_GET_REGS`) and, if given, `special` (`KVM_GET_SREGS`).
-    public init(registers r: kvm_regs, special: kvm_sregs? = nil) {
+    package init(registers r: kvm_regs, special: kvm_sregs? = nil) {
         general = [
             NamedValue("rip", r.rip), NamedValue("rsp", r.rsp), NamedValue("rflags", r.rflags),
             NamedValue("rax", r.rax), NamedValue("rbx", r.rbx), NamedValue("rcx", r.rcx), NamedValue("rdx", r.rdx),
@@ -143,25 +144,25 @@ public struct RegisterDump: Sendable, Equatable {
     }
 
     /// RIP (0 if the dump has none).
-    public var rip: UInt64 { value(of: "rip") ?? 0 }
+    package var rip: UInt64 { value(of: "rip") ?? 0 }
 
     /// The value of the register called `name`, if the dump has it.
-    public func value(of name: String) -> UInt64? {
+    package func value(of name: String) -> UInt64? {
         (general.first { $0.name == name } ?? control.first { $0.name == name })?.value
     }
 }
 
 /// An exception KVM was delivering or about to deliver when the vCPU exited (`kvm_vcpu_events.exception`).
-public struct PendingException: Sendable, Equatable {
+package struct PendingException: Sendable, Equatable {
     /// The vector (6 is #UD, 13 #GP, 14 #PF).
-    public var vector: UInt8
+    package var vector: UInt8
     /// The error code, if the exception has one.
-    public var errorCode: UInt32?
+    package var errorCode: UInt32?
     /// Whether KVM had already injected it (delivery under way), as opposed to only pending.
-    public var injected: Bool
+    package var injected: Bool
 
     /// A pending exception with these fields.
-    public init(vector: UInt8, errorCode: UInt32?, injected: Bool) {
+    package init(vector: UInt8, errorCode: UInt32?, injected: Bool) {
         self.vector = vector
         self.errorCode = errorCode
         self.injected = injected

@@ -1,49 +1,50 @@
-import CKVM
+import KVMHarness
+internal import CKVM
 
 /// What this host's KVM offers a selftest author, as `kvm-harness probe` prints it.
-public struct HostProbe: Sendable {
+package struct HostProbe: Sendable {
     /// A capability and what `KVM_CHECK_EXTENSION` returned for it.
-    public struct CapabilityValue: Sendable, Equatable {
+    package struct CapabilityValue: Sendable, Equatable {
         /// The capability.
-        public var capability: Capability
+        package var capability: Capability
         /// The value: 0 when absent; often a count or a bit set when present.
-        public var value: Int32
+        package var value: Int32
 
         /// Whether the host has it.
-        public var isPresent: Bool { value > 0 }
+        package var isPresent: Bool { value > 0 }
     }
 
     /// The KVM device.
-    public var devicePath: String
+    package var devicePath: String
     /// `KVM_GET_API_VERSION` (12 on every Linux since 2.6.22).
-    public var apiVersion: Int32
+    package var apiVersion: Int32
     /// The curated capabilities (`Capability.curated`), in that order.
-    public var capabilities: [CapabilityValue]
+    package var capabilities: [CapabilityValue]
     /// The host CPU's physical and linear address widths (CPUID 0x80000008).
-    public var hostAddressBits: (physical: Int, virtual: Int)
+    package var hostAddressBits: (physical: Int, virtual: Int)
     /// The widths KVM offers guests (`KVM_GET_SUPPORTED_CPUID` leaf 0x80000008).
-    public var guestAddressBits: (physical: Int, virtual: Int)
+    package var guestAddressBits: (physical: Int, virtual: Int)
     /// The CPU vendor string ("GenuineIntel", "AuthenticAMD").
-    public var cpuVendor: String
+    package var cpuVendor: String
     /// The ucall MMIO address a VM with the default configuration gets.
-    public var defaultUcallAddress: UInt64
+    package var defaultUcallAddress: UInt64
     /// `KVM_CAP_NR_VCPUS`: the recommended number of vCPUs per VM (KVM's documentation says to assume 4 for 0).
-    public var recommendedVCPUs: Int32
+    package var recommendedVCPUs: Int32
     /// `KVM_CAP_MAX_VCPUS`: the most vCPUs a VM may have (KVM's documentation says to use the recommended
     /// number for 0).
-    public var maximumVCPUs: Int32
+    package var maximumVCPUs: Int32
 
     /// Opens the KVM device, reads what it offers, and creates (and discards) a default VM to learn its ucall
     /// MMIO address.
     ///
     /// - Throws: the errors of `KVM.init` and `VirtualMachine.init`, with their hints.
-    public static func gather(devicePath: String = KVM.defaultPath) throws(KVMError) -> HostProbe {
+    package static func gather(devicePath: String = KVM.defaultPath) throws(KVMError) -> HostProbe {
         let kvm = try KVM.shared(path: devicePath)
         let vm = try VirtualMachine(configuration: VirtualMachine.Configuration(devicePath: devicePath), kvm: kvm)
         let recommended = kvm.check(.recommendedVCPUs)
         let maximum = kvm.check(.maxVCPUs)
         return HostProbe(
-            devicePath: devicePath, apiVersion: ckvm_ioctl_int(kvm.fd.rawValue, CKVM_GET_API_VERSION, 0),
+            devicePath: devicePath, apiVersion: (try? kvm.apiVersion()) ?? -1,
             capabilities: Capability.curated.map { CapabilityValue(capability: $0, value: kvm.check($0)) },
             hostAddressBits: KVM.hostAddressBits,
             guestAddressBits: (kvm.supportedCPUID.physicalAddressBits, kvm.supportedCPUID.virtualAddressBits),
@@ -53,7 +54,7 @@ public struct HostProbe: Sendable {
     }
 
     /// The probe as readable text.
-    public var text: String {
+    package var text: String {
         var lines = [
             "KVM device: \(devicePath), API version \(apiVersion)",
             "CPU vendor: \(cpuVendor.isEmpty ? "unknown" : cpuVendor)",
@@ -78,7 +79,7 @@ public struct HostProbe: Sendable {
     private func valueSuffix(_ entry: CapabilityValue) -> String { entry.value > 1 ? " = \(entry.value)" : "" }
 
     /// The probe as one JSON object.
-    public var json: JSONObject {
+    package var json: JSONObject {
         var object: JSONObject = ["event": .string("probe"), "device": .string(devicePath)]
         object["api_version"] = .int(Int64(apiVersion))
         object["cpu_vendor"] = .string(cpuVendor)

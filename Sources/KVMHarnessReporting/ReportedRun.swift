@@ -1,17 +1,17 @@
-import CKVM
-import Glibc
+import KVMHarness
+import Synchronization
 
 /// What a reported run (`VirtualMachine.runReporting`) reports besides ucalls and the exits that end a vCPU's run.
-public struct ReportingOptions: Sendable {
+package struct ReportingOptions: Sendable {
     /// How long the guest may run; nil for no limit.
-    public var deadline: Duration?
+    package var deadline: Duration?
     /// Whether to report every exit, ucall exits included, with the registers at the exit.
-    public var trace: Bool
+    package var trace: Bool
     /// Whether to read and report KVM's binary statistics for the VM and each vCPU after the run.
-    public var statistics: Bool
+    package var statistics: Bool
 
     /// Options; by default a 30-second deadline, no trace, no statistics.
-    public init(deadline: Duration? = RunOptions.defaultDeadline, trace: Bool = false, statistics: Bool = false) {
+    package init(deadline: Duration? = RunOptions.defaultDeadline, trace: Bool = false, statistics: Bool = false) {
         self.deadline = deadline
         self.trace = trace
         self.statistics = statistics
@@ -29,7 +29,7 @@ extension VirtualMachine {
     ///
     /// - Returns: the summary (also the last event emitted).
     @discardableResult
-    public func runReporting(_ options: ReportingOptions, emit: @escaping @Sendable (RunEvent) -> Void) -> RunSummary {
+    package func runReporting(_ options: ReportingOptions, emit: @escaping @Sendable (RunEvent) -> Void) -> RunSummary {
         let vcpus = self.vcpus
         let firstFailure = FirstFailureRecorder()
         let runOptions = RunOptions(
@@ -93,7 +93,7 @@ extension VirtualMachine {
     /// The exit a ucall came in on, as `kvm_run` still holds it, for tracing. Runs on the vCPU's thread.
     private func tracedUcallExit(_ vcpu: VCPU) -> ExitReport {
         ExitReport(
-            vcpu: vcpu.index, exit: VcpuExit.decode(UnsafePointer(vcpu.run), mapSize: kvm.vcpuMmapSize),
+            vcpu: vcpu.index, exit: vcpu.exitInKVMRun(),
             registers: RegisterDump(registers: vcpu.lastExitRegisters), ucallAddress: ucallAddress,
             isTracedUcall: true)
     }
@@ -128,8 +128,8 @@ extension VirtualMachine {
 
     /// The MEMORY_FAULT exit KVM reports together with a failing KVM_RUN, if that is what the last run did.
     private func memoryFault(_ vcpu: VCPU) -> VcpuExit? {
-        guard ckvm_run_exit_reason(vcpu.run) == ExitReason.memoryFault.rawValue else { return nil }
-        return VcpuExit.decode(UnsafePointer(vcpu.run), mapSize: kvm.vcpuMmapSize)
+        let exit = vcpu.exitInKVMRun()
+        return exit.reason == .memoryFault ? exit : nil
     }
 
     private static func statisticsReport(vcpu: Int?, _ read: () throws(KVMError) -> [KVMStatistic])
@@ -144,22 +144,10 @@ extension VirtualMachine {
 }
 
 /// Remembers which vCPU failed first, in time, across the vCPU threads.
-private final class FirstFailureRecorder: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var first: Int?
+private final class FirstFailureRecorder: Sendable {
+    private let first = Mutex<Int?>(nil)
 
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
+    func record(_ index: Int) { first.withLock { if $0 == nil { $0 = index } } }
 
-    func record(_ index: Int) {
-        pthread_mutex_lock(&mutex)
-        if first == nil { first = index }
-        pthread_mutex_unlock(&mutex)
-    }
-
-    var index: Int? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return first
-    }
+    var index: Int? { first.withLock { $0 } }
 }

@@ -1,9 +1,10 @@
+import KVMHarness
 /// The exit-reason reference `kvm-harness exits` prints: every `KVM_EXIT_*` with its number, name, meaning and
 /// usual causes, or one of them in full. Pure text over `ExitReason`.
-public enum ExitReasonReference {
+package enum ExitReasonReference {
     /// The reason an argument names: a number (decimal, or hex with 0x) or a name with or without `KVM_EXIT_`, in
     /// any case. Nil unless the reason is one this library knows.
-    public static func lookup(_ argument: String) -> ExitReason? {
+    package static func lookup(_ argument: String) -> ExitReason? {
         let trimmed = argument.filter { !$0.isWhitespace }
         let number: UInt32?
         if trimmed.lowercased().hasPrefix("0x") {
@@ -20,14 +21,14 @@ public enum ExitReasonReference {
     }
 
     /// The message for an argument that names no known reason.
-    public static func unknownMessage(_ argument: String) -> String {
+    package static func unknownMessage(_ argument: String) -> String {
         let last = ExitReason.all.last.map { "\($0.rawValue)" } ?? "?"
         return "'\(argument)' is not a KVM exit reason this tool knows: give a number from 0 to \(last) or a name "
             + "such as SHUTDOWN or KVM_EXIT_MMIO (kvm-harness exits lists them all)"
     }
 
     /// Every reason: number and name on the first line, then the meaning and the usual causes, wrapped at `width`.
-    public static func table(width: Int = 100) -> String {
+    package static func table(width: Int = 100) -> String {
         let indent = 24
         var lines = ["  #  NAME                 MEANING, then USUAL CAUSES"]
         for reason in ExitReason.all {
@@ -49,7 +50,7 @@ public enum ExitReasonReference {
     }
 
     /// One reason in full: `KVM_EXIT_NAME (n)`, what it means, what usually causes it.
-    public static func explain(_ reason: ExitReason, width: Int = 100) -> String {
+    package static func explain(_ reason: ExitReason, width: Int = 100) -> String {
         var lines = ["KVM_EXIT_\(reason.name) (\(reason.rawValue))", "", "What it means:"]
         lines += wrap(reason.meaning, width: width - 2).map { "  " + $0 }
         lines += ["", "What usually causes it:"]
@@ -58,7 +59,7 @@ public enum ExitReasonReference {
     }
 
     /// One reason as a JSON object: number, name, meaning, causes.
-    public static func json(_ reason: ExitReason) -> JSONObject {
+    package static func json(_ reason: ExitReason) -> JSONObject {
         [
             "number": .unsigned(UInt64(reason.rawValue)), "name": .string(reason.name),
             "meaning": .string(reason.meaning), "causes": .string(reason.usualCauses),

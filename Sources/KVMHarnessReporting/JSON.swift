@@ -1,9 +1,10 @@
+import KVMHarness
 /// A JSON value whose objects keep their keys in the order they were built, so that every event line starts with
 /// `"event"` and reads the same way each time. Rendering is compact: one line, no spaces.
 ///
 /// The library renders JSON itself (rather than through Foundation's encoders) to control key order and number
 /// formatting, and to keep Foundation out of the host library.
-public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+package enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -22,10 +23,10 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     case object(JSONObject)
 
     /// A guest address or other machine word as a "0x..." string: JSON numbers lose precision past 2^53.
-    public static func hex<T: BinaryInteger>(_ value: T) -> JSONValue { .string(KVMHarness.hex(value)) }
+    package static func hex<T: BinaryInteger>(_ value: T) -> JSONValue { .string(KVMHarness.hex(value)) }
 
     /// The compact rendering.
-    public var description: String {
+    package var description: String {
         var output = ""
         render(into: &output)
         return output
@@ -82,20 +83,20 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A JSON object whose keys stay in insertion order.
-public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+package struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     /// The members, in order.
-    public private(set) var members: [(key: String, value: JSONValue)] = []
+    package private(set) var members: [(key: String, value: JSONValue)] = []
 
     /// An empty object.
-    public init() {}
+    package init() {}
 
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         for (key, value) in elements { self[key] = value }
     }
 
     /// The value for `key`; setting appends a new key at the end, replaces an existing one in place, and removes
     /// it for nil.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get { members.first { $0.key == key }?.value }
         set {
             let index = members.firstIndex { $0.key == key }
@@ -109,9 +110,9 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     }
 
     /// The keys, in order.
-    public var keys: [String] { members.map(\.key) }
+    package var keys: [String] { members.map(\.key) }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
@@ -128,7 +129,7 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     }
 
     /// The compact one-line rendering.
-    public var rendered: String {
+    package var rendered: String {
         var output = ""
         render(into: &output)
         return output

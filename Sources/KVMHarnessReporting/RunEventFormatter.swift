@@ -1,5 +1,6 @@
+import KVMHarness
 /// How `kvm-harness` prints what it reports.
-public enum OutputFormat: String, Sendable, CaseIterable {
+package enum OutputFormat: String, Sendable, CaseIterable {
     /// Readable lines.
     case text
     /// One JSON object per line (JSON Lines), nothing else on stdout.
@@ -10,10 +11,10 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 ///
 /// The JSON shapes are part of the CLI's contract (docs/guest-image-abi.md): every object starts with `"event"`,
 /// machine words are "0x..." strings, and the summary is the last line of a run.
-public enum RunEventFormatter {
+package enum RunEventFormatter {
     /// The event in `format`: one JSON line, or text that starts with one line (exits that end a run and the
     /// summary add indented detail lines after it).
-    public static func format(_ event: RunEvent, as format: OutputFormat) -> String {
+    package static func format(_ event: RunEvent, as format: OutputFormat) -> String {
         switch format {
         case .json: return fastJSONLine(event) ?? json(event).rendered
         case .text: return text(event)
@@ -52,7 +53,7 @@ public enum RunEventFormatter {
     // MARK: - JSON
 
     /// The event as a JSON object.
-    public static func json(_ event: RunEvent) -> JSONObject {
+    package static func json(_ event: RunEvent) -> JSONObject {
         switch event {
         case .ucall(let vcpu, let ucall): return json(ucall: ucall, vcpu: vcpu)
         case .exit(let report): return json(exit: report)
@@ -203,7 +204,7 @@ public enum RunEventFormatter {
         }
         object["explanation"] = .string(report.explanation)
         if !report.instructionBytes.isEmpty {
-            object["instruction_bytes"] = .string(InstructionBytes.hexList(report.instructionBytes))
+            object["instruction_bytes"] = .string(hexBytes(report.instructionBytes))
         }
         var regs = JSONObject()
         for register in report.registers.general { regs[register.name] = .hex(register.value) }
@@ -245,7 +246,7 @@ public enum RunEventFormatter {
     // MARK: - Text
 
     /// The event as readable text.
-    public static func text(_ event: RunEvent) -> String {
+    package static func text(_ event: RunEvent) -> String {
         switch event {
         case .ucall(let vcpu, let ucall):
             return "vCPU \(vcpu): \(ucall)"
@@ -254,7 +255,7 @@ public enum RunEventFormatter {
                 + "\(hex(report.registers.rip)): \(report.explanation)"
             var lines = [head]
             if !report.instructionBytes.isEmpty {
-                lines.append("  bytes at RIP: \(InstructionBytes.hexList(report.instructionBytes))")
+                lines.append("  bytes at RIP: \(hexBytes(report.instructionBytes))")
             }
             if !report.registers.control.isEmpty { lines += registerLines(report.registers) }
             return lines.joined(separator: "\n")
@@ -325,12 +326,12 @@ public enum RunEventFormatter {
         let rows = summary.exits.rows
         if !rows.isEmpty {
             let width = max(11, rows.map(\.reason.name.count).max() ?? 0)
-            lines.append("  " + pad("exit reason", width) + "      count    total time     mean time")
+            lines.append("  " + "exit reason".padded(to: width) + "      count    total time     mean time")
             for row in rows {
                 lines.append(
-                    "  " + pad(row.reason.name, width) + padLeft(String(row.count), 11)
-                        + padLeft(duration(row.totalNanoseconds), 14)
-                        + padLeft(duration(row.totalNanoseconds / row.count), 14))
+                    "  " + row.reason.name.padded(to: width) + String(row.count).padded(to: 11, leading: true)
+                        + duration(row.totalNanoseconds).padded(to: 14, leading: true)
+                        + duration(row.totalNanoseconds / row.count).padded(to: 14, leading: true))
             }
         }
         return lines.joined(separator: "\n")
@@ -355,12 +356,4 @@ public enum RunEventFormatter {
 
     /// "1 ucall", "3 ucalls".
     private static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
-
-    private static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-    }
-
-    private static func padLeft(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
-    }
 }

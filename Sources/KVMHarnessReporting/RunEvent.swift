@@ -1,9 +1,10 @@
+import KVMHarness
 import KVMHarnessStubs
 
 /// One thing that happened in a reported run (`VirtualMachine.runReporting`), as `kvm-harness run` prints it.
 ///
 /// Plain values: formatting an event (`RunEventFormatter`) needs no KVM.
-public enum RunEvent: Sendable {
+package enum RunEvent: Sendable {
     /// A vCPU made a ucall (either transport).
     case ucall(vcpu: Int, Ucall)
     /// A vCPU exited for a reason that is not a ucall (which ends its run), or any exit with tracing on.
@@ -21,28 +22,28 @@ public enum RunEvent: Sendable {
 // MARK: - Exits
 
 /// A non-ucall exit (or, when tracing, any exit) with what the harness could find out about it.
-public struct ExitReport: Sendable, Equatable {
+package struct ExitReport: Sendable, Equatable {
     /// The vCPU index.
-    public var vcpu: Int
+    package var vcpu: Int
     /// The exit.
-    public var exit: VcpuExit
+    package var exit: VcpuExit
     /// The registers at the exit (with the special registers for an exit that ends the run).
-    public var registers: RegisterDump
+    package var registers: RegisterDump
     /// The exception KVM was delivering, from `KVM_GET_VCPU_EVENTS` (read for SHUTDOWN).
-    public var pendingException: PendingException?
+    package var pendingException: PendingException?
     /// For MMIO: the memslot nearest to the address.
-    public var nearestMemslot: Memslot?
+    package var nearestMemslot: Memslot?
     /// The CPUID vendor string of the host ("GenuineIntel", "AuthenticAMD"), for decoding FAIL_ENTRY.
-    public var cpuVendor: String
+    package var cpuVendor: String
     /// The ucall MMIO address of the VM, to tell a ucall exit from a stray MMIO exit.
-    public var ucallAddress: UInt64
+    package var ucallAddress: UInt64
     /// True for an exit that was a ucall and is reported only because tracing is on (the run goes on).
-    public var isTracedUcall: Bool
+    package var isTracedUcall: Bool
     /// Up to 15 bytes of guest code at RIP, read through the guest's page tables (empty if unreadable or not read).
-    public var instructionBytes: [UInt8]
+    package var instructionBytes: [UInt8]
 
     /// An exit report with these fields.
-    public init(
+    package init(
         vcpu: Int, exit: VcpuExit, registers: RegisterDump, pendingException: PendingException? = nil,
         nearestMemslot: Memslot? = nil, cpuVendor: String = "", ucallAddress: UInt64 = 0,
         isTracedUcall: Bool = false, instructionBytes: [UInt8] = []
@@ -59,7 +60,7 @@ public struct ExitReport: Sendable, Equatable {
     }
 
     /// One sentence on what the exit means for this guest, with the numbers decoded.
-    public var explanation: String {
+    package var explanation: String {
         if isTracedUcall {
             switch exit {
             case .mmio: return "a ucall (MMIO transport)"
@@ -83,7 +84,7 @@ public struct ExitReport: Sendable, Equatable {
                 let bytes = InstructionBytes.fromEmulationFailure(data)
                     ?? (instructionBytes.isEmpty ? nil : instructionBytes)
             {
-                text += "; the instruction: \(InstructionBytes.hexList(bytes))"
+                text += "; the instruction: \(hexBytes(bytes))"
                 if let what = InstructionBytes.describe(bytes) { text += " (\(what))" }
                 if InstructionBytes.isVectorInstruction(bytes) {
                     text += "; KVM's instruction emulator handles few SSE/AVX instructions: where KVM emulates guest "
@@ -143,16 +144,16 @@ public struct ExitReport: Sendable, Equatable {
 // MARK: - Errors, timeouts, statistics
 
 /// A problem the harness detected in a vCPU's run: `kind` names it for machines, `message` for people.
-public struct ErrorReport: Sendable, Equatable {
+package struct ErrorReport: Sendable, Equatable {
     /// "malformed_ucall", "ioctl_failed", "system_call_failed" or "harness".
-    public var kind: String
+    package var kind: String
     /// The one-line description.
-    public var message: String
+    package var message: String
     /// Details, in order ("problem", "size", "gva", "operation", "errno", ...).
-    public var details: JSONObject
+    package var details: JSONObject
 
     /// Describes `error`; `memoryFault` is the MEMORY_FAULT exit KVM reported along with a failing KVM_RUN, if any.
-    public init(_ error: KVMError, memoryFault: VcpuExit? = nil) {
+    package init(_ error: KVMError, memoryFault: VcpuExit? = nil) {
         message = error.description
         details = JSONObject()
         switch error {
@@ -195,20 +196,20 @@ public struct ErrorReport: Sendable, Equatable {
 }
 
 /// A vCPU still running when the deadline passed.
-public struct TimeoutReport: Sendable, Equatable {
+package struct TimeoutReport: Sendable, Equatable {
     /// The vCPU index.
-    public var vcpu: Int
+    package var vcpu: Int
     /// RIP when it was stopped.
-    public var rip: UInt64
+    package var rip: UInt64
     /// The deadline, in nanoseconds.
-    public var deadlineNanoseconds: UInt64
+    package var deadlineNanoseconds: UInt64
     /// Its last ucall, if it made one.
-    public var lastUcall: Ucall?
+    package var lastUcall: Ucall?
     /// Its exit counts.
-    public var exits: [(reason: ExitReason, count: UInt64)]
+    package var exits: [(reason: ExitReason, count: UInt64)]
 
     /// A timeout report with these fields.
-    public init(
+    package init(
         vcpu: Int, rip: UInt64, deadlineNanoseconds: UInt64, lastUcall: Ucall?,
         exits: [(reason: ExitReason, count: UInt64)]
     ) {
@@ -219,7 +220,7 @@ public struct TimeoutReport: Sendable, Equatable {
         self.exits = exits
     }
 
-    public static func == (lhs: TimeoutReport, rhs: TimeoutReport) -> Bool {
+    package static func == (lhs: TimeoutReport, rhs: TimeoutReport) -> Bool {
         lhs.vcpu == rhs.vcpu && lhs.rip == rhs.rip && lhs.deadlineNanoseconds == rhs.deadlineNanoseconds
             && lhs.lastUcall == rhs.lastUcall && lhs.exits.map(\.reason) == rhs.exits.map(\.reason)
             && lhs.exits.map(\.count) == rhs.exits.map(\.count)
@@ -227,16 +228,16 @@ public struct TimeoutReport: Sendable, Equatable {
 }
 
 /// KVM's binary statistics for the VM or one vCPU, or why they could not be read.
-public struct StatisticsReport: Sendable, Equatable {
+package struct StatisticsReport: Sendable, Equatable {
     /// Whose statistics: the VM's (nil) or a vCPU's (its index).
-    public var vcpu: Int?
+    package var vcpu: Int?
     /// The statistics, in KVM's order.
-    public var values: [KVMStatistic]
+    package var values: [KVMStatistic]
     /// Why they could not be read, if they could not.
-    public var failure: String?
+    package var failure: String?
 
     /// A statistics report with these fields.
-    public init(vcpu: Int?, values: [KVMStatistic], failure: String? = nil) {
+    package init(vcpu: Int?, values: [KVMStatistic], failure: String? = nil) {
         self.vcpu = vcpu
         self.values = values
         self.failure = failure
@@ -246,7 +247,7 @@ public struct StatisticsReport: Sendable, Equatable {
 // MARK: - The result
 
 /// How a whole run ended, as the summary's `result` names it.
-public enum RunResult: String, Sendable, CaseIterable {
+package enum RunResult: String, Sendable, CaseIterable {
     /// Every vCPU reached DONE.
     case done
     /// A guest assertion failed (ABORT).
@@ -263,7 +264,7 @@ public enum RunResult: String, Sendable, CaseIterable {
     case halted
 
     /// The process exit status for this result: 0 for done, 3 for a timeout, 1 for every guest failure.
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch self {
         case .done: return ExitStatus.success
         case .timeout: return ExitStatus.timeout
@@ -272,7 +273,7 @@ public enum RunResult: String, Sendable, CaseIterable {
     }
 
     /// The result a vCPU's outcome stands for, or nil for DONE and for a vCPU stopped because another one failed.
-    public init?(_ outcome: VCPUOutcome) {
+    package init?(_ outcome: VCPUOutcome) {
         switch outcome {
         case .done, .stopped: return nil
         case .failed(.abort): self = .abort
@@ -287,36 +288,36 @@ public enum RunResult: String, Sendable, CaseIterable {
 }
 
 /// The process exit statuses of `kvm-harness` (see docs/guest-image-abi.md).
-public enum ExitStatus {
+package enum ExitStatus {
     /// Every vCPU reached DONE.
-    public static let success: Int32 = 0
+    package static let success: Int32 = 0
     /// The guest failed: ABORT, UNHANDLED, a fault exit, HLT before DONE, a malformed ucall.
-    public static let guestFailure: Int32 = 1
+    package static let guestFailure: Int32 = 1
     /// A usage error, or an image that cannot be loaded; nothing was run.
-    public static let unusable: Int32 = 2
+    package static let unusable: Int32 = 2
     /// The deadline passed.
-    public static let timeout: Int32 = 3
+    package static let timeout: Int32 = 3
     /// This host cannot run guests (no /dev/kvm, permission denied, a KVM ioctl failing during setup).
-    public static let hostUnavailable: Int32 = 4
+    package static let hostUnavailable: Int32 = 4
 }
 
 /// The last event of a run.
-public struct RunSummary: Sendable {
+package struct RunSummary: Sendable {
     /// How the run ended.
-    public var result: RunResult
+    package var result: RunResult
     /// The vCPU whose failure decided the result, if one did.
-    public var decidingVCPU: Int?
+    package var decidingVCPU: Int?
     /// Exits of all vCPUs by reason, with their time in KVM_RUN.
-    public var exits: ExitStatistics
+    package var exits: ExitStatistics
     /// Ucalls of all vCPUs.
-    public var ucalls: Int
+    package var ucalls: Int
     /// Wall time of the run.
-    public var elapsedNanoseconds: UInt64
+    package var elapsedNanoseconds: UInt64
     /// The number of vCPUs.
-    public var vcpuCount: Int
+    package var vcpuCount: Int
 
     /// A summary with these fields.
-    public init(
+    package init(
         result: RunResult, decidingVCPU: Int? = nil, exits: ExitStatistics, ucalls: Int, elapsedNanoseconds: UInt64,
         vcpuCount: Int
     ) {

@@ -1,0 +1,57 @@
+// CLinuxKVM: the kernel's KVM ABI, as <linux/kvm.h> defines it, for Swift.
+//
+// KVMHarness re-exports this module, so a test that writes `import KVMHarness` can name the structs its API takes
+// and returns (`kvm_regs`, `kvm_sregs`, `kvm_cpuid_entry2`, ...) and the `KVM_*` constants, spelled as in the
+// kernel's documentation (Documentation/virt/kvm/api.rst). It holds types and constants only: the ioctl wrappers
+// are in CKVM, which stays internal to the library.
+//
+// The installed headers can be older than the running kernel (Debian 12 ships 6.1's; the machines this project runs
+// on have 6.18 kernels). Each value below that a 6.1 header lacks is defined here only if the header did not define
+// it, with the value from the newer kernel's header: the numbers are ABI and never change once released.
+#ifndef CLINUXKVM_H
+#define CLINUXKVM_H
+
+#include <linux/kvm.h>
+
+// MARK: - Exit reasons newer than Linux 6.1
+
+#ifndef KVM_EXIT_LOONGARCH_IOCSR
+#define KVM_EXIT_LOONGARCH_IOCSR 38 // Linux 6.7
+#endif
+#ifndef KVM_EXIT_MEMORY_FAULT
+#define KVM_EXIT_MEMORY_FAULT 39 // Linux 6.8
+#endif
+#ifndef KVM_EXIT_TDX
+#define KVM_EXIT_TDX 40 // Linux 6.16
+#endif
+#ifndef KVM_EXIT_ARM_SEA
+#define KVM_EXIT_ARM_SEA 41 // Linux 6.18
+#endif
+
+// MARK: - Capabilities newer than Linux 6.1
+
+#ifndef KVM_CAP_USER_MEMORY2
+#define KVM_CAP_USER_MEMORY2 231 // Linux 6.8
+#endif
+#ifndef KVM_CAP_MEMORY_ATTRIBUTES
+#define KVM_CAP_MEMORY_ATTRIBUTES 233 // Linux 6.8
+#endif
+#ifndef KVM_CAP_GUEST_MEMFD
+#define KVM_CAP_GUEST_MEMFD 234 // Linux 6.8
+#endif
+#ifndef KVM_CAP_VM_TYPES
+#define KVM_CAP_VM_TYPES 235 // Linux 6.8
+#endif
+#ifndef KVM_CAP_PRE_FAULT_MEMORY
+#define KVM_CAP_PRE_FAULT_MEMORY 236 // Linux 6.10
+#endif
+
+/// `struct kvm_run`'s `memory_fault` member (Linux 6.8), which a 6.1 header lacks: it starts the exit union, at
+/// offset 32, like every other exit's member.
+struct clinuxkvm_memory_fault {
+    __u64 flags;
+    __u64 gpa;
+    __u64 size;
+};
+
+#endif

@@ -1,0 +1,114 @@
+internal import CKVM
+import Glibc
+
+/// A dedicated OS thread. vCPUs run on these because `KVM_RUN` blocks, which must never happen on Swift's
+/// cooperative pool.
+///
+/// Every `OSThread` has one owner that joins it exactly once, with `join()` or `joinWithoutBlocking()`: a joinable
+/// thread that is never joined keeps its stack mapped for the life of the process.
+struct OSThread: Sendable {
+    private let handle: pthread_t
+
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// Starts `body` on a new joinable thread.
+    ///
+    /// - Throws: `.systemCallFailed("pthread_create")` when the process cannot make another thread.
+    init(_ body: @escaping @Sendable () -> Void) throws(KVMError) {
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let result = system_pthread_create(
+            &thread,
+            { context in
+                // SAFETY: `context` is the Body retained below; this thread takes over that one reference.
+                Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        guard result == 0 else {
+            // SAFETY: the thread was not created, so the reference passed to it is still ours to release.
+            Unmanaged<Body>.fromOpaque(context).release()
+            throw .systemCallFailed(operation: "pthread_create", errno: .init(rawValue: result))
+        }
+        handle = thread
+    }
+
+    /// Waits for the thread to finish and releases it.
+    func join() { pthread_join(handle, nil) }
+
+    /// Joins a thread that has already said it is about to finish, from async code, without blocking a cooperative
+    /// thread: polls `pthread_tryjoin_np`, yielding between tries. The thread has nothing left to do but return,
+    /// so this takes microseconds.
+    func joinWithoutBlocking() async {
+        var tries = 0
+        while ckvm_pthread_tryjoin(handle) == EBUSY {
+            tries += 1
+            if tries < 64 {
+                await Task.yield()
+            } else {
+                // Descheduled between its last statement and its return: stop spinning.
+                try? await Task.sleep(for: .microseconds(50))
+            }
+        }
+    }
+}
+
+/// Counts finished workers; a waiter can wait for all of them with a deadline on the monotonic clock.
+///
+/// `Synchronization.Mutex` has no condition variable, so this is the one place with a pthread mutex and condition.
+/// They live in memory allocated here, whose address never changes (a `var` of a class is not promised a stable
+/// address, so it cannot be handed to pthreads by `&`).
+final class CompletionLatch: @unchecked Sendable {
+    // Sendable: `remaining` is only read and written with `mutex` held, and the two pthread objects are made for
+    // use from any thread; `mutex` and `condition` themselves are set once, in init.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private var remaining: Int
+
+    init(count: Int) {
+        remaining = count
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        condition = .allocate(capacity: 1)
+        condition.initialize(to: pthread_cond_t())
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// One worker finished.
+    func countDown() {
+        pthread_mutex_lock(mutex)
+        remaining -= 1
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Waits until every worker finished or `deadline` (monotonic nanoseconds; nil = forever) passed.
+    /// Returns true if every worker finished.
+    func wait(until deadline: UInt64?) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while remaining > 0 {
+            if let deadline {
+                var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                if pthread_cond_timedwait(condition, mutex, &time) == ETIMEDOUT { return remaining == 0 }
+            } else {
+                pthread_cond_wait(condition, mutex)
+            }
+        }
+        return true
+    }
+}
