@@ -88,4 +88,9 @@ void guest_pio_sync(void) {
     GUEST_DONE();
 }
 
+void guest_done_forever(void) {
+    for (;;)
+        GUEST_DONE();
+}
+
 GUEST_CODE_END

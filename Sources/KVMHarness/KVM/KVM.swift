@@ -30,11 +30,11 @@ public final class KVM: @unchecked Sendable {
     ///   `.unsupportedAPIVersion`, `.missingCapability`, or `.ioctlFailed` naming the ioctl.
     public init(path: String = KVM.defaultPath) throws(KVMError) {
         self.path = path
-        let raw = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        let raw = system_open(path, O_RDWR | O_CLOEXEC)
         guard raw >= 0 else { throw .cannotOpenDevice(path: path, errno: Errno(rawValue: errno)) }
         let fd = FileDescriptor(rawValue: raw)
         do {
-            let version = ckvm_ioctl_int(fd.rawValue, CKVM_GET_API_VERSION, 0)
+            let version = system_ioctl(fd.rawValue, CKVM_GET_API_VERSION, 0)
             if version < 0 {
                 let error = Errno(rawValue: errno)
                 if error == .inappropriateIOCTLForDevice {
@@ -87,7 +87,7 @@ public final class KVM: @unchecked Sendable {
     public func has(_ capability: Capability) -> Bool { check(capability) > 0 }
 
     static func check(_ fd: FileDescriptor, _ capability: Capability) -> Int32 {
-        max(ckvm_ioctl_int(fd.rawValue, CKVM_CHECK_EXTENSION, UInt(capability.rawValue)), 0)
+        max(system_ioctl(fd.rawValue, CKVM_CHECK_EXTENSION, UInt(capability.rawValue)), 0)
     }
 
     /// The host CPU's physical and linear address widths in bits (CPUID leaf 0x80000008, EAX[7:0] and [15:8]).

@@ -186,6 +186,9 @@ public final class VCPU: @unchecked Sendable {
     /// Whether `kick()` was called and not cleared.
     public var isKicked: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
 
+    /// Whether a thread is inside `step()` now (the thread a kick would signal).
+    package var isDriven: Bool { drivingThread.withLock { $0 != nil } }
+
     /// Lets the vCPU run again after a kick.
     public func clearKick() {
         ckvm_run_set_immediate_exit(run, 0)

@@ -13,7 +13,7 @@ public struct CPUIDTable: Sendable {
         var capacity = 128
         while true {
             var buffer = CPUIDBuffer(count: capacity)
-            let result = buffer.withHeader { ckvm_ioctl_ptr(fd.rawValue, CKVM_GET_SUPPORTED_CPUID, $0) }
+            let result = buffer.withHeader { system_ioctl(fd.rawValue, CKVM_GET_SUPPORTED_CPUID, $0) }
             if result >= 0 { return CPUIDTable(entries: buffer.entries) }
             let error = Errno(rawValue: errno)
             if error.rawValue == E2BIG && capacity < 4096 {

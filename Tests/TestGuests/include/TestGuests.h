@@ -28,6 +28,8 @@ void guest_returns(void);
 void guest_per_vcpu(uint64_t id);
 /// Sends SYNC(1) over the port-I/O transport, then DONE over MMIO.
 void guest_pio_sync(void);
+/// DONE, and DONE again each time the vCPU is run after it: one VM serves any number of runs.
+void guest_done_forever(void);
 
 
 
