@@ -64,7 +64,9 @@ let package = Package(
         .target(name: "TestGuests", dependencies: ["KVMHarnessGuest"], path: "Tests/TestGuests"),
         .testTarget(
             name: "KVMHarnessTests",
-            dependencies: ["KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM", "KVMHarnessStubs"]
+            dependencies: [
+                "KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM", "KVMHarnessStubs",
+            ]
         ),
         // The kvm-harness CLI end to end (the built executable on example images) and its pure formatting.
         // Depending on the executable makes `swift test` build it before the tests look for it.

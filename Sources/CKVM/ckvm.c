@@ -1,6 +1,6 @@
 // The functions CKVM cannot leave inline: dl_iterate_phdr and pthread_tryjoin_np need _GNU_SOURCE, which Swift's
-// Glibc module is not built with, and the once-per-thread flag of the kick signal needs one thread-local variable for the whole
-// process, which a `static inline` function in a header would duplicate in every module that includes it.
+// Glibc module is not built with, and the once-per-thread flag of the kick signal needs one thread-local variable
+// for the whole process, which a `static inline` function in a header would duplicate in every module using it.
 #define _GNU_SOURCE
 #include <link.h>
 #include <pthread.h>

@@ -2,8 +2,8 @@
 //
 // Position independent: code and strings are reached RIP-relative, the harness data page by its absolute address.
 // An exception arrives on the IST1 stack (every gate uses it, so a broken guest stack still gets reported). The
-// common path saves the general registers in the layout of `struct ex_regs` (KVMHarnessGuest/ucall.h) and either
-// calls the handler the test installed for the vector or reports UNHANDLED with a ucall built on the stack:
+// common path saves the general registers in the layout of `struct ex_regs` (KVMHarnessGuest/include/guest_assert.h)
+// and either calls the handler the test installed for the vector or reports UNHANDLED with a ucall built on the stack:
 // args[0] = vector, args[1] = faulting RIP, args[2] = error code (0 if none), args[3] = CR2.
 #include "kvmh_layout.h"
 

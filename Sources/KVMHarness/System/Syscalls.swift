@@ -54,7 +54,8 @@ package enum InterposedResult: Sendable {
 /// anywhere, each call costs one relaxed atomic load more than the raw call.
 package enum SyscallSeam {
     /// Decides on one call; `nil` means "make the real call". The raw pointer of an `ioctl` is in `pointer`.
-    package typealias Interposer = @Sendable (_ call: SystemCall, _ pointer: UnsafeMutableRawPointer?) -> InterposedResult?
+    package typealias Interposer =
+        @Sendable (_ call: SystemCall, _ pointer: UnsafeMutableRawPointer?) -> InterposedResult?
 
     @TaskLocal private static var interposer: Interposer?
     private static let interposing = Atomic<Int>(0)

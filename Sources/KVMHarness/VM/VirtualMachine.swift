@@ -134,7 +134,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// front. Every page the harness maps comes from the allocator, so RAM it never handed out is never needed: the
     /// first 64 MiB are registered when the VM is made, and more as allocations reach past them. Called at the end
     /// of every operation that allocates; the layout must not change while vCPUs run.
-    private func registerAllocatedRAM() throws(KVMError) {
+    func registerAllocatedRAM() throws(KVMError) {
         let memorySize = configuration.memorySize
         while registeredRAM < memorySize
             && (registeredRAM < Self.initialRAMRegistration || registeredRAM < allocator.next)
@@ -379,17 +379,11 @@ public final class VirtualMachine: @unchecked Sendable {
         try write(contentsOf: idt, at: UInt64(KVMH_IDT_GVA))
     }
 
-    /// The guest-virtual address of vCPU `index`'s block in the reserved region.
-    static func vcpuBlock(_ index: Int) -> UInt64 { UInt64(KVMH_VCPU_BASE) + UInt64(index) * UInt64(KVMH_VCPU_STRIDE) }
-
     /// Where a guest entry function returns to: the stub that reports an ABORT saying so.
     static var entryReturnedAddress: UInt64 {
         UInt64(KVMH_STUBS_GVA)
             + UInt64(UInt(bitPattern: kvmh_stub_entry_returned_address()) - UInt(bitPattern: kvmh_stubs_start_address()))
     }
-
-    /// The canary the stack protector finds at %fs:0x28 in the guest ("KVMHarns").
-    static let stackCanary: UInt64 = 0x736e_7261_484d_564b
 
     // MARK: - vCPUs
 
@@ -405,10 +399,8 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own
     /// GDT, TSS, exception stack and 128 KiB stack (RSP 8 modulo 16, as after a call, with the entry-returned stub
-    /// as return address).
-    ///
-    /// The order of the ioctls matters: `KVM_SET_CPUID2` first (it sets the guest's MAXPHYADDR), then
-    /// `KVM_SET_SREGS`, `KVM_SET_XCRS`, `KVM_SET_REGS`.
+    /// as return address), and `arguments` in RDI, RSI, RDX, RCX, R8, R9. The x86-64 set-up is in
+    /// `X86/LongModeVCPU.swift`.
     @discardableResult
     public func addVCPU(entryAddress: UInt64, arguments: [UInt64] = []) throws(KVMError) -> VCPU {
         guard arguments.count <= 6 else { throw .invalidArgument("at most 6 entry arguments, not \(arguments.count)") }
@@ -417,52 +409,11 @@ public final class VirtualMachine: @unchecked Sendable {
         guard maxVCPUs == 0 || index < maxVCPUs else {
             throw .invalidArgument("this host's KVM allows at most \(maxVCPUs) vCPUs per VM")
         }
-        let block = Self.vcpuBlock(index)
-        let gdtGVA = block + UInt64(KVMH_VCPU_GDT)
-        let tssGVA = block + UInt64(KVMH_VCPU_TSS)
-        let tlsGVA = block + UInt64(KVMH_VCPU_TLS)
-        let exceptionStack = block + UInt64(KVMH_VCPU_EXCEPTION_STACK)
-        let exceptionStackTop = exceptionStack + UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE)
-        let stack = block + UInt64(KVMH_VCPU_STACK)
-        let stackTop = stack + UInt64(KVMH_VCPU_STACK_SIZE)
-
-        try allocate(gva: gdtGVA, size: 4096)
-        try write(contentsOf: LongMode.gdt(tssBase: tssGVA), at: gdtGVA)
-        try allocate(gva: tssGVA, size: 4096)
-        try write(contentsOf: LongMode.tss(exceptionStackTop: exceptionStackTop), at: tssGVA)
-        try allocate(gva: tlsGVA, size: 4096)
-        try write(tlsGVA, at: tlsGVA)  // %fs:0 points to itself, as a TCB does
-        try write(Self.stackCanary, at: tlsGVA + 0x28)
-        try allocate(gva: exceptionStack, size: UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE))
-        try allocate(gva: stack, size: UInt64(KVMH_VCPU_STACK_SIZE))
-        try write(Self.entryReturnedAddress, at: stackTop - 8)
-
+        let block = try allocateLongModeBlock(index: index)
         let vcpuFD = FileDescriptor(
             rawValue: try kvmIoctl(state.fd, CKVM_CREATE_VCPU, UInt(index), "KVM_CREATE_VCPU"))
         let vcpu = try VCPU(index: index, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
-
-        let cpuid = kvm.supportedCPUID
-        try vcpu.setCPUID(cpuid.withAPICID(UInt32(index)))
-        let xsave = cpuid.hasXSAVE && kvm.has(.xcrs)
-        var sregs = try vcpu.specialRegisters()
-        LongMode.configure(&sregs, cr3: pageTables.root, gdtBase: gdtGVA, tssBase: tssGVA, fsBase: tlsGVA, xsave: xsave)
-        try vcpu.setSpecialRegisters(sregs)
-        if xsave {
-            // x87 and SSE always; AVX where the CPU has it. Larger state components stay off.
-            try vcpu.setXCR0(cpuid.supportedXCR0 & 0x7 | 0x3)
-        }
-        var regs = kvm_regs()
-        regs.rip = entryAddress
-        regs.rsp = stackTop - 8
-        regs.rflags = 0x2
-        let values = arguments + [UInt64](repeating: 0, count: 6 - arguments.count)
-        regs.rdi = values[0]
-        regs.rsi = values[1]
-        regs.rdx = values[2]
-        regs.rcx = values[3]
-        regs.r8 = values[4]
-        regs.r9 = values[5]
-        try vcpu.setRegisters(regs)
+        try enterLongMode(vcpu, block: block, entryAddress: entryAddress, arguments: arguments)
         vcpus.append(vcpu)
         try registerAllocatedRAM()
         return vcpu

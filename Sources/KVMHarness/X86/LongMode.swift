@@ -4,8 +4,8 @@ internal import KVMHarnessStubs
 /// The x86-64 CPU state the harness gives every vCPU: 64-bit long mode at CPL0, as the kernel selftests set it up.
 ///
 /// CR0.PE|MP|ET|NE|WP|PG, CR4.PAE|OSFXSR|OSXMMEXCPT (and OSXSAVE with XSAVE), EFER.LME|LMA|NXE, flat code and data
-/// segments from a GDT, a 64-bit TSS whose IST1 is the exception stack, and the harness's IDT. The descriptor
-/// encodings are pure functions; only `apply` talks to KVM.
+/// segments from a GDT, a 64-bit TSS whose IST1 is the exception stack, and the harness's IDT. Everything here is a
+/// pure function of its arguments; the ioctls that give a vCPU this state are in `LongModeVCPU.swift`.
 enum LongMode {
     /// GDT selectors.
     static let codeSelector: UInt16 = 0x08

@@ -127,7 +127,8 @@ final class ResourceLifetimeXCTests: XCTestCase {
                     return seen.count == position + 1 ? .fail(.ioError) : nil
                 }) { try KVM() })
             let after = try ProcessResources.current()
-            XCTAssertEqual(after.fileDescriptors, before.fileDescriptors, "failing call \(position) leaked a descriptor")
+            XCTAssertEqual(
+                after.fileDescriptors, before.fileDescriptors, "failing call \(position) leaked a descriptor")
         }
     }
 }
