@@ -1,0 +1,17 @@
+// Tests/MyGuests/guests.c: runs inside the VM, at the same addresses as in the test binary.
+#include "MyGuests.h"
+
+GUEST_CODE_BEGIN
+
+void guest_sum(uint64_t first, uint64_t last, uint64_t expected) {
+    uint64_t sum = 0;
+
+    GUEST_SYNC_ARGS(1, first, last);
+    for (uint64_t i = first; i <= last; i++)
+        sum += i;
+    GUEST_ASSERT_EQ(sum, expected);
+    GUEST_SYNC_ARGS(2, sum);
+    GUEST_DONE();
+}
+
+GUEST_CODE_END

@@ -1,0 +1,21 @@
+// Tests/GuestTests/SumTests.swift
+import KVMHarnessTesting
+import MyGuests
+import Testing
+
+@Test(.requiresKVM) func sumOfOneToTen() async throws {
+    let vm = try VirtualMachine(entry: GuestFunction(guest_sum), arguments: [1, 10, 55])
+    await vm.expectRun(ucalls: [
+        .sync(stage: 1, 1, 10),
+        .sync(stage: 2, 55),
+        .done,
+    ])
+}
+
+@Test(.requiresKVM) func sumStepByStep() throws {
+    let vm = try VirtualMachine(entry: GuestFunction(guest_sum), arguments: [1, 10, 55])
+    let vcpu = vm.vcpus[0]
+    #expect(try vcpu.nextUcall() == .sync(stage: 1, 1, 10))
+    #expect(try vcpu.nextUcall() == .sync(stage: 2, 55))
+    #expect(try vcpu.nextUcall() == .done)
+}
