@@ -4,10 +4,15 @@
 # Where /dev/kvm exists, KVM tests must run: KVMHARNESS_REQUIRE_KVM=1 makes a KVM test that cannot use KVM fail
 # instead of skipping, and this script fails if any test reports itself skipped.
 #
-# Then it runs the in-process guest suites again from a release build: optimizers add vector instructions and libc
-# calls to guest code that debug builds never show (KVMHARNESS_SKIP_RELEASE=1 skips this phase, for quick local
-# runs). Last, the benchmarks run once with tiny counts so that they cannot rot (KVMHARNESS_SKIP_BENCH=1 skips
-# that). Extra arguments go to the first `swift test`.
+# Then, each phase skippable for quick local runs:
+# - the in-process guest suites again from a release build: optimizers add vector instructions and libc calls to
+#   guest code that debug builds never show (KVMHARNESS_SKIP_RELEASE=1);
+# - a scratch package that depends on this one by version builds and runs a guest test with `import KVMHarness`
+#   alone, naming the KVM C structs (scripts/check-dependent-package.sh; KVMHARNESS_SKIP_DEPENDENT=1);
+# - the DocC documentation builds without warnings (scripts/docs.sh; KVMHARNESS_SKIP_DOCS=1);
+# - the whole suite under ThreadSanitizer, with no report allowed (scripts/tsan.sh; KVMHARNESS_SKIP_TSAN=1);
+# - the benchmarks once with tiny counts so that they cannot rot (KVMHARNESS_SKIP_BENCH=1).
+# Extra arguments go to the first `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +58,22 @@ if [ "${KVMHARNESS_SKIP_RELEASE:-0}" != 1 ]; then
     echo "test.sh: the in-process guest suites again, with guest code built for release"
     run_phase "release-built guests" -c release --scratch-path .build-release \
         --filter "CoreKVMTests|GuestReportingTests|HostileGuestTests|CoreXCTests|GuestFailureLocationXCTests"
+fi
+
+if [ "${KVMHARNESS_SKIP_DEPENDENT:-0}" != 1 ]; then
+    echo "test.sh: a package depending on this one by version (scripts/check-dependent-package.sh)"
+    bash scripts/check-dependent-package.sh 2>&1 | tee "$log"
+    passed=$((passed + $(grep -c "check-dependent-package.sh: PASS" "$log" || true)))
+fi
+
+if [ "${KVMHARNESS_SKIP_DOCS:-0}" != 1 ]; then
+    echo "test.sh: the DocC documentation, warnings as errors (scripts/docs.sh)"
+    bash scripts/docs.sh
+fi
+
+if [ "${KVMHARNESS_SKIP_TSAN:-0}" != 1 ]; then
+    echo "test.sh: every test again under ThreadSanitizer (scripts/tsan.sh)"
+    bash scripts/tsan.sh
 fi
 
 if [ "${KVMHARNESS_SKIP_BENCH:-0}" != 1 ]; then

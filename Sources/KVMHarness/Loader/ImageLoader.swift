@@ -47,20 +47,20 @@ public enum GuestImageError: Error, Hashable, Sendable, CustomStringConvertible 
 /// A page shared by two segments (the end of one and the start of the next) gets the union of their permissions:
 /// writable if either is `PF_W`, executable if either is `PF_X`. Pages are never executable unless a `PF_X`
 /// segment touches them.
-public struct GuestImageLayout: Sendable, Equatable {
+package struct GuestImageLayout: Sendable, Equatable {
     /// A run of consecutive pages with the same permissions.
-    public struct Run: Sendable, Equatable {
+    package struct Run: Sendable, Equatable {
         /// The first page's guest-virtual address.
-        public var address: UInt64
+        package var address: UInt64
         /// The number of 4 KiB pages.
-        public var pageCount: UInt64
+        package var pageCount: UInt64
         /// Whether the guest may write the pages.
-        public var writable: Bool
+        package var writable: Bool
         /// Whether the guest may execute the pages.
-        public var executable: Bool
+        package var executable: Bool
 
         /// A run with these fields.
-        public init(address: UInt64, pageCount: UInt64, writable: Bool, executable: Bool) {
+        package init(address: UInt64, pageCount: UInt64, writable: Bool, executable: Bool) {
             self.address = address
             self.pageCount = pageCount
             self.writable = writable
@@ -68,18 +68,18 @@ public struct GuestImageLayout: Sendable, Equatable {
         }
 
         /// One past the last byte.
-        public var end: UInt64 { address + pageCount * 4096 }
+        package var end: UInt64 { address + pageCount * 4096 }
     }
 
     /// The runs, in address order; they do not overlap.
-    public let runs: [Run]
+    package let runs: [Run]
 
     /// The page-aligned range each segment occupies, indexed like `ELFImage.segments` (empty segments have an
     /// empty range).
-    public let segmentPages: [Range<UInt64>]
+    package let segmentPages: [Range<UInt64>]
 
     /// Plans the pages of `segments` (as `ELFImage` returns them: non-overlapping, below 2^47).
-    public init(segments: [ELFImage.Segment]) {
+    package init(segments: [ELFImage.Segment]) {
         let segmentPages = segments.map { segment in
             guard segment.memorySize > 0 else { return segment.virtualAddress..<segment.virtualAddress }
             return segment.virtualAddress.roundedDown(to: 4096)..<(segment.virtualAddress + segment.memorySize)
@@ -99,11 +99,11 @@ public struct GuestImageLayout: Sendable, Equatable {
     }
 
     /// The number of pages the segments occupy.
-    public var pageCount: UInt64 { runs.reduce(0) { $0 + $1.pageCount } }
+    package var pageCount: UInt64 { runs.reduce(0) { $0 + $1.pageCount } }
 
     /// The most page-table pages mapping the runs can take: one page table per 2 MiB region touched, one page
     /// directory per 1 GiB, one PDPT per 512 GiB (fewer when the harness's tables already have some of them).
-    public var pageTablePageBound: UInt64 {
+    package var pageTablePageBound: UInt64 {
         [21, 30, 39].reduce(0) { total, shift in
             // Merge the runs' ranges of table indices at this level and count the distinct ones.
             var count: UInt64 = 0
@@ -120,10 +120,10 @@ public struct GuestImageLayout: Sendable, Equatable {
     }
 
     /// The guest RAM needed in the worst case: the pages plus `pageTablePageBound` table pages.
-    public var requiredBytes: UInt64 { (pageCount + pageTablePageBound) * 4096 }
+    package var requiredBytes: UInt64 { (pageCount + pageTablePageBound) * 4096 }
 
     /// Checks that no segment touches the harness's reserved region or the page of `ucallAddress`.
-    public func checkConflicts(ucallAddress: UInt64) throws(GuestImageError) {
+    package func checkConflicts(ucallAddress: UInt64) throws(GuestImageError) {
         let reserved = UInt64(KVMH_RESERVED_BASE)..<UInt64(KVMH_RESERVED_END)
         let ucallPage = ucallAddress.roundedDown(to: 4096)..<(ucallAddress.roundedDown(to: 4096) + 4096)
         for (index, pages) in segmentPages.enumerated() where !pages.isEmpty {
@@ -143,7 +143,7 @@ public struct LoadedGuestImage: Sendable {
     /// Where every vCPU starts (`e_entry`).
     public var entry: UInt64
     /// The pages the image occupies.
-    public var layout: GuestImageLayout
+    package var layout: GuestImageLayout
     /// The guest-virtual address of the image's `ucall_exit_mmio_addr`, if it has one (the ucall MMIO address was
     /// written there).
     public var ucallSymbolAddress: UInt64?

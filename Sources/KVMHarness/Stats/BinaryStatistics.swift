@@ -61,11 +61,11 @@ public struct KVMStatistic: Sendable, Equatable {
 ///
 /// The file holds a header (`struct kvm_stats_header`), an id string, descriptors (`struct kvm_stats_desc`, each
 /// followed by a `name_size`-byte name) and the data: u64 values at `data_offset` + each descriptor's `offset`.
-public enum KVMBinaryStatistics {
+package enum KVMBinaryStatistics {
     /// Decodes the contents of a stats file. Pure: it is tested on hand-built bytes.
     ///
     /// - Throws: `.invalidArgument` naming what is out of bounds when the contents do not hold together.
-    public static func parse(_ bytes: [UInt8]) throws(KVMError) -> [KVMStatistic] {
+    package static func parse(_ bytes: [UInt8]) throws(KVMError) -> [KVMStatistic] {
         func u32(_ offset: Int) -> UInt32? {
             guard offset >= 0, offset <= bytes.count - 4 else { return nil }
             return (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
