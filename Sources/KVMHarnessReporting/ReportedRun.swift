@@ -1,5 +1,4 @@
 import KVMHarness
-import Synchronization
 
 /// What a reported run (`VirtualMachine.runReporting`) reports besides ucalls and the exits that end a vCPU's run.
 package struct ReportingOptions: Sendable {
@@ -145,7 +144,7 @@ extension VirtualMachine {
 
 /// Remembers which vCPU failed first, in time, across the vCPU threads.
 private final class FirstFailureRecorder: Sendable {
-    private let first = Mutex<Int?>(nil)
+    private let first = Locked<Int?>(nil)
 
     func record(_ index: Int) { first.withLock { if $0 == nil { $0 = index } } }
 

@@ -1,6 +1,5 @@
 internal import CKVM
 import Glibc
-internal import Synchronization
 import SystemPackage
 
 /// The KVM subsystem: an open `/dev/kvm`, the handle VMs are created from.
@@ -72,7 +71,7 @@ public final class KVM: @unchecked Sendable {
         }
     }
 
-    private static let sharedHandles = Mutex<[String: KVM]>([:])
+    private static let sharedHandles = Locked<[String: KVM]>([:])
 
     /// The KVM API version (`KVM_GET_API_VERSION`): 12 on every kernel since 2.6.22, and checked when the handle
     /// was opened.

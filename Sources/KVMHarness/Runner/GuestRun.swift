@@ -1,5 +1,3 @@
-internal import Synchronization
-
 /// How a vCPU's run ended.
 public enum VCPUOutcome: Hashable, Sendable {
     /// The guest sent DONE.
@@ -237,10 +235,10 @@ private final class ReportBox: Sendable {
         var runningAtDeadline: [Bool]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(count: Int) {
-        state = Mutex(
+        state = Locked(
             State(
                 reports: (0..<count).map { VCPUReport(index: $0) },
                 finished: [Bool](repeating: false, count: count),

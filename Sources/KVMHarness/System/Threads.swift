@@ -56,59 +56,15 @@ struct OSThread: Sendable {
 }
 
 /// Counts finished workers; a waiter can wait for all of them with a deadline on the monotonic clock.
-///
-/// `Synchronization.Mutex` has no condition variable, so this is the one place with a pthread mutex and condition.
-/// They live in memory allocated here, whose address never changes (a `var` of a class is not promised a stable
-/// address, so it cannot be handed to pthreads by `&`).
-final class CompletionLatch: @unchecked Sendable {
-    // Sendable: `remaining` is only read and written with `mutex` held, and the two pthread objects are made for
-    // use from any thread; `mutex` and `condition` themselves are set once, in init.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var remaining: Int
+final class CompletionLatch: Sendable {
+    private let remaining: Locked<Int>
 
-    init(count: Int) {
-        remaining = count
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-        condition = .allocate(capacity: 1)
-        condition.initialize(to: pthread_cond_t())
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
+    init(count: Int) { remaining = Locked(count) }
 
     /// One worker finished.
-    func countDown() {
-        pthread_mutex_lock(mutex)
-        remaining -= 1
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
+    func countDown() { remaining.broadcast { $0 -= 1 } }
 
     /// Waits until every worker finished or `deadline` (monotonic nanoseconds; nil = forever) passed.
     /// Returns true if every worker finished.
-    func wait(until deadline: UInt64?) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while remaining > 0 {
-            if let deadline {
-                var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                if pthread_cond_timedwait(condition, mutex, &time) == ETIMEDOUT { return remaining == 0 }
-            } else {
-                pthread_cond_wait(condition, mutex)
-            }
-        }
-        return true
-    }
+    func wait(until deadline: UInt64?) -> Bool { remaining.wait(until: deadline) { $0 > 0 } }
 }

@@ -55,7 +55,7 @@ public final class VCPU: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// The thread inside `step()`, if any. `kick()` signals it with this lock held, and `step()` clears it with the
     /// lock held before returning, so a signalled thread is always alive.
-    private let drivingThread = Mutex<pthread_t?>(nil)
+    private let drivingThread = Locked<pthread_t?>(nil)
 
     init(index: Int, fd: FileDescriptor, mmapSize: Int, state: VMState) throws(KVMError) {
         self.index = index

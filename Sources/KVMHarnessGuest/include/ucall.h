@@ -45,13 +45,17 @@ _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 /// - general-purpose registers only, no SSE or AVX: hosts that run CPL0 guest code in KVM's instruction emulator
 ///   (software virtualization such as PVM) cannot execute vector instructions, and optimizers add them on their own
 ///   to zero or copy a few words;
+/// - no sanitizer instrumentation (clang): a test binary built with `--sanitize=thread` or `address` would otherwise
+///   have the guest call the host's sanitizer runtime, which the guest cannot reach, at every function entry;
 /// Optimizers also turn loops and struct copies into calls to memcpy, memmove, memset, memcmp, bcmp and strlen;
 /// the guest runtime defines all of them (guest_string.h), so those calls stay inside guest-visible code.
 /// Put GUEST_CODE_BEGIN after the includes of a guest source file and GUEST_CODE_END at its end; building the file
 /// with -mgeneral-regs-only does the same.
 #if defined(__clang__)
+// (One string literal, as _Pragma requires; the backslash-newline inside it is spliced away before tokenizing.)
 #define GUEST_CODE_BEGIN                                                                                             \
-    _Pragma("clang attribute push(__attribute__((target(\"general-regs-only\"))), apply_to = function)")
+    _Pragma("clang attribute push(__attribute__((target(\"general-regs-only\"), \
+disable_sanitizer_instrumentation)), apply_to = function)")
 #define GUEST_CODE_END _Pragma("clang attribute pop")
 #else
 #define GUEST_CODE_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
