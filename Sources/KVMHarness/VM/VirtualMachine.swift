@@ -167,6 +167,17 @@ public final class VirtualMachine: @unchecked Sendable {
         for _ in 0..<vcpus { try addVCPU(entry: entry, arguments: arguments) }
     }
 
+    /// Creates a VM running in-process C code on `vcpus` vCPUs, each with its own entry arguments: `arguments(i)`
+    /// for vCPU `i` (for example `{ [UInt64($0)] }` to give each vCPU its index).
+    public convenience init(
+        entry: GuestFunction, vcpus: Int, configuration: Configuration = Configuration(), kvm: KVM? = nil,
+        arguments: (_ vcpu: Int) -> [UInt64]
+    ) throws(KVMError) {
+        try self.init(configuration: configuration, kvm: kvm)
+        guard vcpus >= 1 else { throw .invalidArgument("a VM needs at least one vCPU, not \(vcpus)") }
+        for index in 0..<vcpus { try addVCPU(entry: entry, arguments: arguments(index)) }
+    }
+
     // MARK: - Memory
 
     /// Registers host memory as guest-physical memory (`KVM_SET_USER_MEMORY_REGION`).
@@ -395,6 +406,19 @@ public final class VirtualMachine: @unchecked Sendable {
             try loadCode(containing: entry.address)
         }
         return try addVCPU(entryAddress: entry.address, arguments: arguments)
+    }
+
+    /// Creates a vCPU with id `id` and leaves it as KVM makes it: in its reset state (real mode at the reset
+    /// vector, no CPUID set), without the harness's set-up, and outside `vcpus`, so `run()` does not drive it.
+    /// For tests of vCPU creation itself (ids up to `KVM_CAP_MAX_VCPU_ID`, `KVM_CAP_MAX_VCPUS` of them) and of
+    /// the reset state.
+    ///
+    /// - Throws: `.ioctlFailed("KVM_CREATE_VCPU")` with KVM's errno (EINVAL for an id at or above
+    ///   `KVM_CAP_MAX_VCPU_ID`, EEXIST for an id in use).
+    public func addBareVCPU(id: Int) throws(KVMError) -> VCPU {
+        guard id >= 0, id <= Int(UInt32.max) else { throw .invalidArgument("a vCPU id is a 32-bit value, not \(id)") }
+        let vcpuFD = FileDescriptor(rawValue: try kvmIoctl(state.fd, CKVM_CREATE_VCPU, UInt(id), "KVM_CREATE_VCPU"))
+        return try VCPU(index: id, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
     }
 
     /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own
