@@ -271,6 +271,15 @@ public final class VCPU: @unchecked Sendable {
         return events
     }
 
+    /// Translates a guest-virtual address through the vCPU's current paging mode and page tables
+    /// (`KVM_TRANSLATE`): the guest-physical address and whether the mapping is valid, writable and user-accessible.
+    public func translate(_ gva: UInt64) throws(KVMError) -> kvm_translation {
+        var translation = kvm_translation()
+        translation.linear_address = gva
+        try kvmIoctl(fd, CKVM_TRANSLATE, &translation, "KVM_TRANSLATE")
+        return translation
+    }
+
     /// Sets the CPUID the guest sees (`KVM_SET_CPUID2`). Set it before the special registers: KVM derives the
     /// guest's MAXPHYADDR from it, and the reserved-bit checks on the page tables follow.
     public func setCPUID(_ table: CPUIDTable) throws(KVMError) {

@@ -73,4 +73,9 @@ void guest_ucall_points_at_host(uint64_t host_address);
 /// SYNC(1), then HLT with interrupts off.
 void guest_halts(void);
 
+// MARK: - Ports of the kernel's x86 selftests (Tests/TestGuests/selftests/)
+
+/// sync_regs_test: `in` from the ucall port with a NONE ucall in RDI, then RBX += 1, forever.
+void guest_sync_regs_loop(void);
+
 #endif
