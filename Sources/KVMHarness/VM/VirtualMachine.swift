@@ -348,8 +348,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// Writes the ucall address into the guest's copy of the guest runtime's `ucall_exit_mmio_addr`, if the object
     /// that holds it is loaded.
     private func publishUcallAddressToGuestRuntime() {
-        // SAFETY: taking the address of the guest runtime's global; the host never writes through it.
-        let global = withUnsafeMutablePointer(to: &ucall_exit_mmio_addr) { UInt64(UInt(bitPattern: $0)) }
+        let global = UInt64(UInt(bitPattern: ucall_exit_mmio_addr_location()))
         if isLoaded(global) { try? write(state.ucallAddress, at: global) }
     }
 
