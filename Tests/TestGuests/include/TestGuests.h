@@ -77,5 +77,7 @@ void guest_halts(void);
 
 /// sync_regs_test: `in` from the ucall port with a NONE ucall in RDI, then RBX += 1, forever.
 void guest_sync_regs_loop(void);
+/// userspace_io_test: string INs from port 0x80 (counts 2, 3, 8192), then checks the 8 KiB of host data.
+void guest_userspace_io(void);
 
 #endif
