@@ -43,9 +43,8 @@ struct SetSregsTests {
         }
         let now = try vcpu.specialRegisters()
         let unchanged = bytes(of: now) == bytes(of: original)
-        #expect(
-            unchanged, "KVM changed the special registers: CR0 \(hex(original.cr0)) -> \(hex(now.cr0)), CR4 "
-                + "\(hex(original.cr4)) -> \(hex(now.cr4))", sourceLocation: sourceLocation)
+        let change = "CR0 \(hex(original.cr0)) -> \(hex(now.cr0)), CR4 \(hex(original.cr4)) -> \(hex(now.cr4))"
+        #expect(unchanged, "KVM changed the special registers: \(change)", sourceLocation: sourceLocation)
     }
 
     @Test("supported CR4 bits are taken; each unsupported one, and invalid CR0 bits, are refused unchanged")
