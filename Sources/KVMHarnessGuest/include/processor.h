@@ -14,7 +14,12 @@
 #include <stdint.h>
 
 #include "kvmh_layout.h"
+#include "ucall.h"
 #include "x86_features.h"
+
+// The functions below are inlined into guest code, which GUEST_CODE_BEGIN builds for general-purpose registers
+// only: they must be built the same way to be inlined there.
+GUEST_CODE_BEGIN
 
 #define GUEST_INLINE static inline __attribute__((always_inline))
 
@@ -214,5 +219,7 @@ GUEST_INLINE void outl(uint16_t port, uint32_t value) { __asm__ volatile("outl %
 // MARK: - TLB
 
 GUEST_INLINE void invlpg(uint64_t address) { __asm__ volatile("invlpg (%0)" ::"r"(address) : "memory"); }
+
+GUEST_CODE_END
 
 #endif

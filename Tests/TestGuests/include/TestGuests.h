@@ -79,5 +79,8 @@ void guest_halts(void);
 void guest_sync_regs_loop(void);
 /// userspace_io_test: string INs from port 0x80 (counts 2, 3, 8192), then checks the 8 KiB of host data.
 void guest_userspace_io(void);
+/// cpuid_test: SYNC(1), CPUID for each (leaf, subleaf) pair of `leaves` into `out` (EAX, EBX, ECX, EDX each),
+/// SYNC(2), asserts the largest KVM leaf is 0x40000001, DONE.
+void guest_cpuid_readback(uint64_t leaves, uint64_t count, uint64_t out);
 
 #endif
