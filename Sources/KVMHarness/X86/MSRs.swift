@@ -134,31 +134,46 @@ public struct MSRFilter: Sendable, Hashable {
         public var access: Access
         /// The first MSR.
         public var base: UInt32
-        /// One bit per MSR from `base`, least significant bit first: set to allow. Its length in bits is the
-        /// range's size.
+        /// One bit per MSR from `base`, least significant bit first: set to allow.
         public var bitmap: [UInt8]
+        /// The number of MSRs (`nmsrs`); nil for every bit of `bitmap`.
+        public var count: UInt32?
 
-        /// A range with an explicit bitmap.
-        public init(access: Access, base: UInt32, bitmap: [UInt8]) {
+        /// A range with an explicit bitmap, covering `count` MSRs (every bit of the bitmap if nil).
+        public init(access: Access, base: UInt32, bitmap: [UInt8], count: UInt32? = nil) {
             self.access = access
             self.base = base
             self.bitmap = bitmap
+            self.count = count
         }
 
-        /// `count` MSRs from `base`, all allowed or all denied.
+        /// `count` MSRs from `base`, all allowed or all denied (`count` is rounded up to whole bytes of bitmap).
         public init(access: Access, base: UInt32, count: Int, allowed: Bool) {
             self.init(access: access, base: base, bitmap: [UInt8](repeating: allowed ? 0xff : 0, count: (count + 7) / 8))
         }
+
+        /// Sets whether `msr` (inside the range) is allowed.
+        public mutating func set(_ msr: UInt32, allowed: Bool) {
+            let bit = Int(msr &- base)
+            guard bit >= 0, bit < bitmap.count * 8 else { return }
+            if allowed { bitmap[bit / 8] |= 1 << UInt8(bit % 8) } else { bitmap[bit / 8] &= ~(1 << UInt8(bit % 8)) }
+        }
     }
 
-    /// Whether MSRs in no range are denied (`KVM_MSR_FILTER_DEFAULT_DENY`) rather than allowed.
-    public var defaultDeny: Bool
+    /// `struct kvm_msr_filter`'s flags: `KVM_MSR_FILTER_DEFAULT_DENY` or 0 (other bits make KVM answer EINVAL).
+    public var flags: UInt32
     /// The ranges, at most 16; an empty list with `defaultDeny` false removes the filter.
     public var ranges: [Range]
 
+    /// Whether MSRs in no range are denied (`KVM_MSR_FILTER_DEFAULT_DENY`) rather than allowed.
+    public var defaultDeny: Bool {
+        get { flags & UInt32(KVM_MSR_FILTER_DEFAULT_DENY) != 0 }
+        set { flags = newValue ? flags | UInt32(KVM_MSR_FILTER_DEFAULT_DENY) : flags & ~UInt32(KVM_MSR_FILTER_DEFAULT_DENY) }
+    }
+
     /// A filter.
     public init(defaultDeny: Bool = false, ranges: [Range] = []) {
-        self.defaultDeny = defaultDeny
+        self.flags = defaultDeny ? UInt32(KVM_MSR_FILTER_DEFAULT_DENY) : 0
         self.ranges = ranges
     }
 }
@@ -176,12 +191,17 @@ extension VirtualMachine {
             throw .invalidArgument(
                 "an MSR filter range's bitmap has at most \(KVM_MSR_FILTER_MAX_BITMAP_SIZE) bytes, not \(large.bitmap.count)")
         }
+        if let short = filter.ranges.first(where: { ($0.count ?? 0) > UInt32($0.bitmap.count * 8) }) {
+            throw .invalidArgument(
+                "an MSR filter range of \(short.count ?? 0) MSRs needs \((Int(short.count ?? 0) + 7) / 8) bytes of bitmap, "
+                    + "not \(short.bitmap.count)")
+        }
         // The bitmaps must stay at fixed addresses for the ioctl: copy them into one allocation.
         let total = filter.ranges.reduce(0) { $0 + $1.bitmap.count }
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 8)
         defer { storage.deallocate() }
         var request = kvm_msr_filter()
-        request.flags = filter.defaultDeny ? UInt32(KVM_MSR_FILTER_DEFAULT_DENY) : 0
+        request.flags = filter.flags
         var offset = 0
         withUnsafeMutableBytes(of: &request.ranges) { raw in
             for (i, range) in filter.ranges.enumerated() {
@@ -191,7 +211,7 @@ extension VirtualMachine {
                 offset += range.bitmap.count
                 var entry = kvm_msr_filter_range()
                 entry.flags = range.access.rawValue
-                entry.nmsrs = UInt32(range.bitmap.count * 8)
+                entry.nmsrs = range.count ?? UInt32(range.bitmap.count * 8)
                 entry.base = range.base
                 entry.bitmap = bitmap.assumingMemoryBound(to: UInt8.self)
                 raw.storeBytes(of: entry, toByteOffset: i * MemoryLayout<kvm_msr_filter_range>.stride, as: kvm_msr_filter_range.self)

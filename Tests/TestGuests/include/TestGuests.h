@@ -82,5 +82,13 @@ void guest_userspace_io(void);
 /// cpuid_test: SYNC(1), CPUID for each (leaf, subleaf) pair of `leaves` into `out` (EAX, EBX, ECX, EDX each),
 /// SYNC(2), asserts the largest KVM leaf is 0x40000001, DONE.
 void guest_cpuid_readback(uint64_t leaves, uint64_t count, uint64_t out);
+/// userspace_msr_exit_test: RDMSR/WRMSR of XSS, FLUSH_CMD and a made-up MSR under a denying filter.
+void guest_user_msr_filter_allow(void);
+/// userspace_msr_exit_test: MSRs trapped by a default-deny filter, SYNC(0), the same untrapped.
+void guest_user_msr_filter_deny(void);
+/// userspace_msr_exit_test: FS_BASE trapped, SYNC(0), then GS_BASE trapped.
+void guest_user_msr_permission_bitmap(void);
+/// userspace_msr_exit_test: steps over the test RDMSR/WRMSR that fault, counting them.
+void guest_user_msr_gp_handler(struct ex_regs *regs);
 
 #endif
