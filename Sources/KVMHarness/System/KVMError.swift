@@ -119,7 +119,8 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case .msrNotProcessed(let index, let write):
             if let write {
                 what = "KVM_SET_MSRS refused \(hex(write)) for MSR \(hex(index)): KVM rejects that value for this vCPU "
-                    + "(a reserved bit, or a feature the vCPU's CPUID lacks)"
+                    + "(a reserved bit, a feature the vCPU's CPUID lacks, or a device the VM lacks, such as an in-kernel "
+                    + "local APIC: createInterruptController())"
             } else {
                 what = "KVM_GET_MSRS did not read MSR \(hex(index)): KVM does not emulate it for this vCPU "
                     + "(see KVM.msrIndexList())"

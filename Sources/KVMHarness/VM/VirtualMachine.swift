@@ -14,6 +14,8 @@ final class VMState: @unchecked Sendable {
     var backings: [HostMapping] = []
     var ucallAddress: UInt64 = 0
     let physicalAddressBits: Int
+    /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
+    var hasInterruptController = false
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -125,6 +127,21 @@ public final class VirtualMachine: @unchecked Sendable {
         try setUpUcallAddress(requested: configuration.ucallAddress)
         try setUpHarnessRegion()
         try registerAllocatedRAM()
+    }
+
+    /// A VM over `other`'s memory and harness structures, with `state`'s new VM file descriptor (`recreate()`).
+    init(recreating other: VirtualMachine, state: VMState) {
+        kvm = other.kvm
+        configuration = other.configuration
+        self.state = state
+        allocator = other.allocator
+        pageTables = other.pageTables
+        virtualAddressBits = other.virtualAddressBits
+        loadedRanges = other.loadedRanges
+        nextSlot = other.nextSlot
+        nextSharedGPA = other.nextSharedGPA
+        ram = other.ram
+        registeredRAM = other.registeredRAM
     }
 
     /// Registers guest RAM with KVM up to what the page allocator has handed out, in slots that double in size.

@@ -88,6 +88,10 @@ void guest_user_msr_filter_allow(void);
 void guest_user_msr_filter_deny(void);
 /// userspace_msr_exit_test: FS_BASE trapped, SYNC(0), then GS_BASE trapped.
 void guest_user_msr_permission_bitmap(void);
+/// state_test: SYNC(1); with `use_xsave`, enables every XSAVE component and touches each; SYNC(2); DONE.
+void guest_state(uint64_t use_xsave);
+/// SYNC(1, XCR0 as XGETBV reads it), DONE.
+void guest_xgetbv_probe(void);
 /// userspace_msr_exit_test: steps over the test RDMSR/WRMSR that fault, counting them.
 void guest_user_msr_gp_handler(struct ex_regs *regs);
 
