@@ -92,6 +92,13 @@ void guest_user_msr_permission_bitmap(void);
 void guest_state(uint64_t use_xsave);
 /// SYNC(1, XCR0 as XGETBV reads it), DONE.
 void guest_xgetbv_probe(void);
+/// debug_regs: a pending self-IPI, then INT3, a NOP, a store, a single-stepped STI..CLI run, MOV from DR0; DONE.
+void guest_debug_regs(void);
+/// debug_regs: where guest_debug_regs's labels are: 0 INT3, 1 NOP, 2 after the store, 3 STI, 4 MOV from DR0,
+/// 5 the store.
+uint64_t guest_debug_label(uint64_t which);
+/// debug_regs: the address of the word the data breakpoint watches.
+uint64_t guest_debug_value_address(void);
 /// userspace_msr_exit_test: steps over the test RDMSR/WRMSR that fault, counting them.
 void guest_user_msr_gp_handler(struct ex_regs *regs);
 
