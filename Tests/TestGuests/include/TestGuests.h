@@ -72,6 +72,9 @@ void guest_thread_local(void);
 void guest_ucall_points_at_host(uint64_t host_address);
 /// SYNC(1), then HLT with interrupts off.
 void guest_halts(void);
+/// processor.h: SYNC(1, rdmsr_safe vector, value, wrmsr_safe vector) for a made-up MSR, SYNC(2, vector, read) for
+/// the TSC MSR, SYNC(3, vector, CR4 unchanged) for a reserved CR4 bit, SYNC(4, LM, NX, PAE), DONE.
+void guest_safe_forms(void);
 
 // MARK: - Ports of the kernel's x86 selftests (Tests/TestGuests/selftests/)
 
