@@ -1,3 +1,4 @@
+import Foundation
 import KVMHarness
 
 /// A JSON value with ordered object keys, enough for the results file.
@@ -37,6 +38,9 @@ indirect enum JSON: Sendable {
         }
     }
 
-    /// The library's JSON string escaping, so the results file and the CLI's events escape alike.
-    private static func quote(_ text: String) -> String { JSONValue.string(text).description }
+    /// A JSON string literal for `text`, escaped by Foundation's encoder (the library's own renderer is internal
+    /// to the CLI).
+    private static func quote(_ text: String) -> String {
+        (try? JSONEncoder().encode(text)).flatMap { String(data: $0, encoding: .utf8) } ?? "\"\""
+    }
 }
