@@ -105,4 +105,24 @@ uint64_t guest_debug_value_address(void);
 /// userspace_msr_exit_test: steps over the test RDMSR/WRMSR that fault, counting them.
 void guest_user_msr_gp_handler(struct ex_regs *regs);
 
+
+// MARK: - Ports of Linux 6.12 x86 KVM selftests (Tests/TestGuests/selftests/, Tests/KVMHarnessTests/Selftests/)
+
+// MSR numbers as the kernel's msr-index.h and kvm_para.h spell them (an identical redefinition is harmless).
+#define MSR_IA32_TSC 0x00000010
+#define MSR_IA32_TSC_ADJUST 0x0000003b
+#define MSR_PLATFORM_INFO 0x000000ce
+#define MSR_IA32_MISC_ENABLE 0x000001a0
+#define MSR_K7_HWCR 0xc0010015
+#define MSR_KVM_WALL_CLOCK 0x00000011
+#define MSR_KVM_SYSTEM_TIME 0x00000012
+#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_ASYNC_PF_EN 0x4b564d02
+#define MSR_KVM_STEAL_TIME 0x4b564d03
+#define MSR_KVM_PV_EOI_EN 0x4b564d04
+#define MSR_KVM_POLL_CONTROL 0x4b564d05
+#define MSR_KVM_ASYNC_PF_INT 0x4b564d06
+#define MSR_KVM_ASYNC_PF_ACK 0x4b564d07
+
 #endif
