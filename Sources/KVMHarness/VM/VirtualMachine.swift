@@ -439,6 +439,16 @@ public final class VirtualMachine: @unchecked Sendable {
         return try VCPU(index: id, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
     }
 
+    /// Chooses which vCPU id is the bootstrap processor (`KVM_SET_BOOT_CPU_ID`, with `KVM_CAP_SET_BOOT_CPU_ID`);
+    /// allowed only before the first vCPU is created.
+    ///
+    /// - Throws: `.ioctlFailed("KVM_SET_BOOT_CPU_ID")` with KVM's errno (EBUSY once vCPUs exist, EINVAL for an id
+    ///   above the VM's `KVM_CAP_MAX_VCPU_ID`).
+    public func setBootVCPU(id: Int) throws(KVMError) {
+        guard id >= 0 else { throw .invalidArgument("a vCPU id is not negative, not \(id)") }
+        _ = try kvmIoctl(state.fd, CKVM_SET_BOOT_CPU_ID, UInt(id), "KVM_SET_BOOT_CPU_ID")
+    }
+
     /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own
     /// GDT, TSS, exception stack and 128 KiB stack (RSP 8 modulo 16, as after a call, with the entry-returned stub
     /// as return address), and `arguments` in RDI, RSI, RDX, RCX, R8, R9. The x86-64 set-up is in
