@@ -236,6 +236,22 @@ public final class VirtualMachine: @unchecked Sendable {
         return gpa
     }
 
+    /// Maps `size` bytes (whole pages) at `gva` to the guest-physical range at `gpa`, which need not be guest RAM:
+    /// an address no memslot backs makes every access an MMIO exit (the kernel selftests' `virt_map`).
+    ///
+    /// - Throws: `.guestAddressInUse` if any page is already mapped, `.invalidArgument` for an unaligned or
+    ///   non-canonical address.
+    public func map(gva: UInt64, gpa: UInt64, size: UInt64, writable: Bool = true, executable: Bool = false)
+        throws(KVMError)
+    {
+        var flags: PageTableFlags = writable ? [.writable] : []
+        if !executable { flags.insert(.noExecute) }
+        try pageTables.map(
+            gva: gva, gpa: gpa, size: size.roundedUp(to: 4096), flags: flags, memory: state.memslots,
+            allocator: &allocator)
+        try registerAllocatedRAM()
+    }
+
     /// Guest-virtual memory through the harness's page tables.
     private var virtualMemory: GuestVirtualMemory<MemslotTable> {
         GuestVirtualMemory(memory: state.memslots, cr3: pageTables.root, physicalAddressBits: physicalAddressBits)
