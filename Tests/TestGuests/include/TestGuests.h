@@ -125,4 +125,79 @@ void guest_user_msr_gp_handler(struct ex_regs *regs);
 #define MSR_KVM_ASYNC_PF_INT 0x4b564d06
 #define MSR_KVM_ASYNC_PF_ACK 0x4b564d07
 
+/// Exception vectors that the `_safe` instructions return.
+#define UD_VECTOR 6
+#define GP_VECTOR 13
+
+/// platform_info_test: the maximum non-turbo ratio field of MSR_PLATFORM_INFO, bits 15:8.
+#define PLATFORM_INFO_MAX_TURBO_RATIO 0xff00
+/// SYNC(1), RDMSR(MSR_PLATFORM_INFO) must show PLATFORM_INFO_MAX_TURBO_RATIO; SYNC(0), the same RDMSR must raise
+/// #GP; DONE. The host enables KVM_CAP_MSR_PLATFORM_INFO with each SYNC's stage.
+void guest_platform_info(void);
+
+/// exit_on_emulation_failure_test: FLDS from `address` (an MMIO page), which KVM cannot emulate, then DONE.
+void guest_flds_from_mmio(uint64_t address);
+
+/// tsc_msrs_test: values are compared after rounding to the nearest TSC_UNITY.
+#define TSC_UNITY (1ULL << 30)
+#define TSC_ROUND(x) (((x) + TSC_UNITY / 2) & -TSC_UNITY)
+/// What the host adds to the TSC in stage 3, and the guest's step between its writes.
+#define TSC_HOST_ADJUST (64ULL << 30)
+#define TSC_GUEST_STEP (4ULL << 30)
+/// SYNC(1, TSC, TSC_ADJUST) as the vCPU starts; then stages 2 to 5 as tsc_msrs_test, asserting both MSRs in the
+/// guest after each write; DONE.
+void guest_tsc_msrs(void);
+
+/// kvm_clock_test: KVM's per-vCPU time information (struct pvclock_vcpu_time_info in the kernel's pvclock-abi.h).
+struct pvclock_vcpu_time_info {
+    uint32_t version;
+    uint32_t pad0;
+    uint64_t tsc_timestamp;
+    uint64_t system_time;
+    uint32_t tsc_to_system_mul;
+    int8_t tsc_shift;
+    uint8_t flags;
+    uint8_t pad[2];
+};
+_Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "the pvclock ABI's size");
+/// The enable bit of MSR_KVM_SYSTEM_TIME_NEW.
+#define KVM_MSR_ENABLED 1
+/// How many clock settings the host tries, one per SYNC.
+#define KVM_CLOCK_TEST_CASES 4
+/// Points MSR_KVM_SYSTEM_TIME_NEW at `pvti_gpa` (mapped at `pvti_gva`), then for each test case i sends
+/// SYNC(i, kvmclock now); DONE.
+void guest_kvm_clock(uint64_t pvti_gpa, uint64_t pvti_gva);
+
+/// kvm_pv_test: the ucall commands that name the MSR or hypercall about to be tried.
+#define UCALL_PV_MSR 0xdeadbeef
+#define UCALL_PV_HYPERCALL 0xdeadc0de
+/// KVM hypercall numbers and their "not available" result (the kernel's kvm_para.h).
+#define KVM_ENOSYS 1000
+#define KVM_HC_KICK_CPU 5
+#define KVM_HC_SEND_IPI 10
+#define KVM_HC_SCHED_YIELD 11
+/// For each KVM paravirtual MSR: UCALL_PV_MSR(msr), RDMSR and WRMSR must raise #GP. For KICK_CPU, SEND_IPI and
+/// SCHED_YIELD: UCALL_PV_HYPERCALL(nr), the hypercall must return -KVM_ENOSYS. Then DONE.
+void guest_kvm_pv(void);
+
+/// fix_hypercall_test: VMCALL and VMMCALL are 3 bytes each.
+#define HYPERCALL_INSN_SIZE 3
+/// What guest_fix_hypercall_ud_handler makes a faulting hypercall return, negated (EFAULT).
+#define GUEST_EFAULT 14
+/// Writes the other vendor's hypercall and a RET at `stub_gva`, calls it (KVM_HC_SCHED_YIELD), and asserts that KVM
+/// patched and ran it (`quirk_disabled` 0) or that it raised #UD and was left alone; DONE.
+void guest_fix_hypercall(uint64_t stub_gva, uint64_t quirk_disabled);
+/// The #UD handler: the hypercall returns -GUEST_EFAULT, and the guest resumes after it.
+void guest_fix_hypercall_ud_handler(struct ex_regs *regs);
+
+/// monitor_mwait_test: the bits of a test case.
+#define MWAIT_QUIRK_DISABLED 0x1
+#define MISC_ENABLES_QUIRK_DISABLED 0x2
+#define MWAIT_DISABLED 0x4
+/// Bit 18 of MSR_IA32_MISC_ENABLE: MONITOR/MWAIT enabled.
+#define MSR_IA32_MISC_ENABLE_MWAIT (1ULL << 18)
+/// For each of six test cases: SYNC(testcase), then MONITOR and MWAIT must raise #UD or complete as the test case
+/// says; DONE.
+void guest_monitor_mwait(void);
+
 #endif
