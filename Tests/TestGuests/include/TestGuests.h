@@ -144,8 +144,8 @@ void guest_flds_from_mmio(uint64_t address);
 /// What the host adds to the TSC in stage 3, and the guest's step between its writes.
 #define TSC_HOST_ADJUST (64ULL << 30)
 #define TSC_GUEST_STEP (4ULL << 30)
-/// SYNC(1, TSC, TSC_ADJUST) as the vCPU starts; then stages 2 to 5 as tsc_msrs_test, asserting both MSRs in the
-/// guest after each write; DONE.
+/// SYNC(stage, TSC, TSC_ADJUST), rounded, as the vCPU starts (1), after writing the TSC (2) and TSC_ADJUST (3),
+/// again after the host's TSC write (4), after writing TSC_ADJUST (5) and the TSC (6); DONE.
 void guest_tsc_msrs(void);
 
 /// kvm_clock_test: KVM's per-vCPU time information (struct pvclock_vcpu_time_info in the kernel's pvclock-abi.h).
