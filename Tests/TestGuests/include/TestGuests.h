@@ -200,4 +200,7 @@ void guest_fix_hypercall_ud_handler(struct ex_regs *regs);
 /// says; DONE.
 void guest_monitor_mwait(void);
 
+/// Host-departure probe: SYNC(1, the result of hypercall 0, which KVM does not know), DONE.
+void guest_hypercall_probe(void);
+
 #endif
