@@ -9,6 +9,9 @@ public enum HostRequirement: Sendable, CustomStringConvertible {
     case capability(Capability)
     /// `KVM_GET_SUPPORTED_CPUID` must report the feature.
     case cpuFeature(CPUFeature)
+    /// The host's own CPU must report the feature (CPUID on the host; the kernel selftests'
+    /// `TEST_REQUIRE(this_cpu_has(...))`), whatever KVM offers a vCPU.
+    case hostCPUFeature(CPUFeature)
 
     /// Nil when the host meets the requirement, else the reason to skip (always starting "requires ").
     public var unmetReason: String? {
@@ -22,6 +25,8 @@ public enum HostRequirement: Sendable, CustomStringConvertible {
         case .cpuFeature(let feature):
             return kvm.supports(feature)
                 ? nil : "requires CPU feature \(feature): KVM_GET_SUPPORTED_CPUID lacks it on this host"
+        case .hostCPUFeature(let feature):
+            return feature.isOnHostCPU ? nil : "requires CPU feature \(feature) on the host CPU: its CPUID lacks it"
         }
     }
 
@@ -29,6 +34,7 @@ public enum HostRequirement: Sendable, CustomStringConvertible {
         switch self {
         case .capability(let capability): capability.name
         case .cpuFeature(let feature): feature.description
+        case .hostCPUFeature(let feature): "\(feature) on the host CPU"
         }
     }
 }

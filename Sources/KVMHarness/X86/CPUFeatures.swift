@@ -125,6 +125,14 @@ public struct CPUFeature: Hashable, Sendable, CustomStringConvertible {
     public static let kvmMigrationControl = CPUFeature("KVM_MIGRATION_CONTROL", X86_FEATURE_KVM_MIGRATION_CONTROL)
 }
 
+extension CPUFeature {
+    /// Whether the CPU this process runs on reports the feature: CPUID executed on the host, as the kernel
+    /// selftests' `this_cpu_has` does in their host code. What KVM can give a vCPU is `KVM.supports(_:)`.
+    public var isOnHostCPU: Bool {
+        this_cpu_has(x86_cpu_feature(function: function, index: index, reg: UInt8(register), bit: UInt8(bit)))
+    }
+}
+
 extension CPUIDTable {
     /// Whether the table reports `feature` (its leaf and subleaf are present and the bit is set).
     public func has(_ feature: CPUFeature) -> Bool {
