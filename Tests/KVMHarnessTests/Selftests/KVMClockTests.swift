@@ -9,11 +9,14 @@ import Testing
 struct KVMClockTests {
     /// A clock setting: the kvmclock value, and how far from now the real time given with it is (0: none given).
     struct Setting {
+        /// The kvmclock in nanoseconds.
         var clock: UInt64
+        /// Nanoseconds from now to the real time passed with `KVM_CLOCK_REALTIME`.
         var realtimeOffset: Int64 = 0
     }
 
     static let nanosecondsPerSecond: Int64 = 1_000_000_000
+    /// The C test's four cases: clock 0, clock 180 s, and clock 0 against a real time 180 s ago and 180 s ahead.
     static let settings: [Setting] = [
         Setting(clock: 0),
         Setting(clock: 180 * UInt64(nanosecondsPerSecond)),

@@ -7,9 +7,12 @@ import Testing
 /// reads between the guest's stages.
 @Suite("Selftest port: tsc_msrs_test", .requiresKVM)
 struct TSCMSRsTests {
+    /// IA32_TSC and IA32_TSC_ADJUST.
     static let tsc = UInt32(MSR_IA32_TSC)
     static let tscAdjust = UInt32(MSR_IA32_TSC_ADJUST)
+    /// The rounding unit, 2^30 cycles.
     static let unity = UInt64(TSC_UNITY)
+    /// What the host adds to the TSC, and the guest's step between its writes (tsc_msrs.c).
     static let hostAdjust = UInt64(TSC_HOST_ADJUST)
     static let step = UInt64(TSC_GUEST_STEP)
 
