@@ -33,8 +33,8 @@ public enum HostRequirement: Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .capability(let capability): capability.name
-        case .cpuFeature(let feature): feature.description
-        case .hostCPUFeature(let feature): "\(feature) on the host CPU"
+        case .cpuFeature(let feature): "CPU feature \(feature)"
+        case .hostCPUFeature(let feature): "CPU feature \(feature) on the host CPU"
         }
     }
 }
