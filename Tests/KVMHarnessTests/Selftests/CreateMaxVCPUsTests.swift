@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `kvm_create_max_vcpus.c`: a VM takes `KVM_CAP_MAX_VCPUS` vCPUs, with the lowest ids and with
 /// the highest ids below `KVM_CAP_MAX_VCPU_ID`.
-@Suite("Selftest port: kvm_create_max_vcpus", .requiresKVM)
+@Suite("selftest kvm_create_max_vcpus", .requiresKVM)
 struct CreateMaxVCPUsTests {
     // 2 x 1,024 vCPUs take 0.5 s on the kvm_pvm development host (0.24 s and 0.16 s to create, the rest to free);
     // the limit only stops a host where vCPU creation has become pathologically slow from stalling CI.

@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/exit_on_emulation_failure_test.c`: with `KVM_CAP_EXIT_ON_EMULATION_FAILURE`, an
 /// instruction KVM cannot emulate exits to user space with its bytes, and the guest can be resumed past it.
-@Suite("Selftest port: exit_on_emulation_failure_test", .requiresKVM)
+@Suite("selftest exit_on_emulation_failure_test", .requiresKVM)
 struct ExitOnEmulationFailureTests {
     /// A page that no memslot backs, identity-mapped: every access to it is MMIO.
     static let mmioAddress: UInt64 = 0x7_0000_0000

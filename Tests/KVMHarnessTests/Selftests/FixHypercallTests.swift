@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/fix_hypercall_test.c`: KVM rewrites the other vendor's hypercall instruction into
 /// this CPU's and runs it, unless `KVM_X86_QUIRK_FIX_HYPERCALL_INSN` is disabled, when it raises #UD instead.
-@Suite("Selftest port: fix_hypercall_test", .requiresKVM)
+@Suite("selftest fix_hypercall_test", .requiresKVM)
 struct FixHypercallTests {
     /// Where the guest writes the hypercall stub: a writable, executable page, so that KVM can patch it.
     static let stubAddress: UInt64 = 0x10_0000_0000

@@ -3,7 +3,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/get_msr_index_features.c`: KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST
 /// answer, and every feature MSR listed can be read on the system file descriptor.
-@Suite("Selftest port: get_msr_index_features", .requiresKVM)
+@Suite("selftest get_msr_index_features", .requiresKVM)
 struct GetMSRIndexFeaturesTests {
     @Test("both index lists, then each feature MSR read alone", .requires(.getMSRFeatures))
     func featureMSRs() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/hwcr_msr_test.c`: which bits of AMD's hardware configuration MSR (HWCR) a host write
 /// may set, and what reads back.
-@Suite("Selftest port: hwcr_msr_test", .requiresKVM)
+@Suite("selftest hwcr_msr_test", .requiresKVM)
 struct HwcrMsrTests {
     /// Bits KVM accepts but drops: TLB cache disable (3), flush filter disable (6), IGNNE emulation (8).
     static let ignored: UInt64 = 1 << 3 | 1 << 6 | 1 << 8

@@ -1,11 +1,11 @@
-import Glibc
+import Foundation
 import KVMHarnessTesting
 import TestGuests
 import Testing
 
 /// Port of Linux 6.12 `x86_64/kvm_clock_test.c`: the kvmclock the guest computes from KVM's time information lies
 /// between the VM clock (`KVM_GET_CLOCK`) just before and just after the run, for four ways of setting it.
-@Suite("Selftest port: kvm_clock_test", .requiresKVM)
+@Suite("selftest kvm_clock_test", .requiresKVM)
 struct KVMClockTests {
     /// A clock setting: the kvmclock value, and how far from now the real time given with it is (0: none given).
     struct Setting {
@@ -35,13 +35,8 @@ struct KVMClockTests {
 
     /// Whether the host's clocksource is based on the TSC, which KVM needs to report the host TSC with the clock.
     static var hostClockIsTSC: Bool {
-        guard let file = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r") else {
-            return false
-        }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 64)
-        guard fgets(&line, Int32(line.count), file) != nil else { return false }
-        let name = String(cString: line)
+        let path = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+        let name = try? String(contentsOfFile: path, encoding: .utf8)
         return name == "tsc\n" || name == "hyperv_clocksource_tsc_page\n"
     }
 

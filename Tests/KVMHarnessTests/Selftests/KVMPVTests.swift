@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/kvm_pv_test.c`: with `KVM_CAP_ENFORCE_PV_FEATURE_CPUID`, KVM's paravirtual MSRs and
 /// hypercalls follow the KVM features in CPUID; and disabling HLT exits takes KVM_FEATURE_PV_UNHALT away.
-@Suite("Selftest port: kvm_pv_test", .requiresKVM)
+@Suite("selftest kvm_pv_test", .requiresKVM)
 struct KVMPVTests {
     /// KVM's CPUID leaves: the signature ("KVMKVMKVM") and the paravirtual features.
     static let signatureLeaf: UInt32 = 0x4000_0000

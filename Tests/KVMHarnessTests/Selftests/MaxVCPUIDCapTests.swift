@@ -3,7 +3,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/max_vcpuid_cap_test.c`: setting `KVM_CAP_MAX_VCPU_ID` on a VM, its limits, and the
 /// vCPU ids KVM refuses afterwards.
-@Suite("Selftest port: max_vcpuid_cap_test", .requiresKVM)
+@Suite("selftest max_vcpuid_cap_test", .requiresKVM)
 struct MaxVCPUIDCapTests {
     /// The per-VM limit the test sets: vCPU ids 0 and 1 only.
     static let maxID = 2

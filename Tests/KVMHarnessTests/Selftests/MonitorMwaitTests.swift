@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/monitor_mwait_test.c`: MONITOR and MWAIT raise #UD only when the guest lacks MWAIT
 /// (in CPUID, or in IA32_MISC_ENABLE) and the quirk that hides the #UD is disabled; otherwise KVM runs them as NOPs.
-@Suite("Selftest port: monitor_mwait_test", .requiresKVM)
+@Suite("selftest monitor_mwait_test", .requiresKVM)
 struct MonitorMwaitTests {
     /// The test cases in the order the guest runs them (MWAIT_QUIRK_DISABLED, MISC_ENABLES_QUIRK_DISABLED and
     /// MWAIT_DISABLED bits).

@@ -4,7 +4,7 @@ import Testing
 
 /// Port of Linux 6.12 `x86_64/platform_info_test.c`: `KVM_CAP_MSR_PLATFORM_INFO` decides whether the guest may read
 /// MSR_PLATFORM_INFO, and the guest sees what the host wrote there.
-@Suite("Selftest port: platform_info_test", .requiresKVM)
+@Suite("selftest platform_info_test", .requiresKVM)
 struct PlatformInfoTests {
     @Test("readable with the capability enabled, #GP with it disabled", .requires(.msrPlatformInfo))
     func guestAccess() throws {

@@ -5,7 +5,7 @@ import Testing
 /// Port of Linux 6.12 `x86_64/tsc_msrs_test.c`: how guest and host writes of IA32_TSC and IA32_TSC_ADJUST move
 /// each other. The guest reports both MSRs after each of its steps and the host checks them, as well as its own
 /// reads between the guest's stages.
-@Suite("Selftest port: tsc_msrs_test", .requiresKVM)
+@Suite("selftest tsc_msrs_test", .requiresKVM)
 struct TSCMSRsTests {
     /// IA32_TSC and IA32_TSC_ADJUST.
     static let tsc = UInt32(MSR_IA32_TSC)

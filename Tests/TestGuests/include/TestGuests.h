@@ -106,7 +106,7 @@ uint64_t guest_debug_value_address(void);
 void guest_user_msr_gp_handler(struct ex_regs *regs);
 
 
-// MARK: - Ports of Linux 6.12 x86 KVM selftests (Tests/TestGuests/selftests/, Tests/KVMHarnessTests/Selftests/)
+// MARK: - More ports of the kernel's x86 selftests: MSRs, hypercalls, clocks, vCPU limits
 
 // MSR numbers as the kernel's msr-index.h and kvm_para.h spell them (an identical redefinition is harmless).
 #define MSR_IA32_TSC 0x00000010
