@@ -47,16 +47,25 @@ public final class VirtualMachine: @unchecked Sendable {
         public var ucallAddress: UInt64?
         /// The KVM device.
         public var devicePath: String
+        /// Whether the harness sets the VM up (guest RAM registered with KVM, page tables, GDT, IDT, exception stubs,
+        /// the ucall address). Without it the VM is as `KVM_CREATE_VM` leaves it: no memslots, no devices, only
+        /// bare vCPUs (`addBareVCPU(id:)`), for tests of KVM's own VM and vCPU set-up (the kernel selftests'
+        /// `vm_create_barebones`).
+        public var harnessSetUp: Bool
 
         /// A configuration; the defaults suit most tests.
         public init(
             memorySize: UInt64 = Configuration.defaultMemorySize, ucallAddress: UInt64? = nil,
-            devicePath: String = KVM.defaultPath
+            devicePath: String = KVM.defaultPath, harnessSetUp: Bool = true
         ) {
             self.memorySize = memorySize
             self.ucallAddress = ucallAddress
             self.devicePath = devicePath
+            self.harnessSetUp = harnessSetUp
         }
+
+        /// A VM without the harness's set-up (`harnessSetUp` false).
+        public static var bare: Configuration { Configuration(harnessSetUp: false) }
     }
 
     /// The KVM handle the VM was created from.
@@ -122,11 +131,20 @@ public final class VirtualMachine: @unchecked Sendable {
             Memslot(
                 slot: .max, guestPhysicalAddress: 0, size: memorySize, hostAddress: UInt(bitPattern: ram.base),
                 readOnly: false, purpose: "guest RAM (not yet registered with KVM)"))
+        guard configuration.harnessSetUp else { return }
         try registerAllocatedRAM()
 
         try setUpUcallAddress(requested: configuration.ucallAddress)
         try setUpHarnessRegion()
         try registerAllocatedRAM()
+    }
+
+    /// Throws unless the harness set the VM up: a bare VM has no guest RAM, page tables or stubs to work with.
+    private func requireHarnessSetUp(_ what: String) throws(KVMError) {
+        guard configuration.harnessSetUp else {
+            throw .invalidArgument("cannot \(what) in a VM made without the harness's set-up (Configuration.bare): "
+                + "make it with the default configuration, or use addBareVCPU(id:)")
+        }
     }
 
     /// A VM over `other`'s memory and harness structures, with `state`'s new VM file descriptor (`recreate()`).
@@ -226,6 +244,7 @@ public final class VirtualMachine: @unchecked Sendable {
     public func allocate(gva: UInt64, size: UInt64, writable: Bool = true, executable: Bool = false)
         throws(KVMError) -> UInt64
     {
+        try requireHarnessSetUp("allocate guest memory")
         let gpa = try allocator.allocate(size)
         var flags: PageTableFlags = writable ? [.writable] : []
         if !executable { flags.insert(.noExecute) }
@@ -244,6 +263,7 @@ public final class VirtualMachine: @unchecked Sendable {
     public func map(gva: UInt64, gpa: UInt64, size: UInt64, writable: Bool = true, executable: Bool = false)
         throws(KVMError)
     {
+        try requireHarnessSetUp("map guest memory")
         var flags: PageTableFlags = writable ? [.writable] : []
         if !executable { flags.insert(.noExecute) }
         try pageTables.map(
@@ -340,6 +360,7 @@ public final class VirtualMachine: @unchecked Sendable {
     ///
     /// - Throws: `.notInGuestImage` if no loaded object contains `address`.
     public func loadCode(containing address: UInt64) throws(KVMError) {
+        try requireHarnessSetUp("load guest code")
         if isLoaded(address) { return }
         guard let image = InProcessImage.containing(address) else { throw .notInGuestImage(hostAddress: address) }
         let runs = CodeLayout.plan(image.segments)
@@ -471,6 +492,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// `X86/LongModeVCPU.swift`.
     @discardableResult
     public func addVCPU(entryAddress: UInt64, arguments: [UInt64] = []) throws(KVMError) -> VCPU {
+        try requireHarnessSetUp("add a long-mode vCPU")
         guard arguments.count <= 6 else { throw .invalidArgument("at most 6 entry arguments, not \(arguments.count)") }
         let index = vcpus.count
         let maxVCPUs = Int(kvm.check(.maxVCPUs))

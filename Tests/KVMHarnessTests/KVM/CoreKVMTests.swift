@@ -211,3 +211,23 @@ struct DeviceErrorTests {
                 == "KVM lacks KVM_CAP_SYNC_REGS (KVM_CHECK_EXTENSION returned 0): this host's KVM does not offer KVM_CAP_SYNC_REGS; use a newer kernel or another host")
     }
 }
+
+@Suite("Bare VMs and vCPUs", .requiresKVM)
+struct BareVMTests {
+    @Test("a bare VM has no memslots, takes no long-mode vCPU, and its vCPUs come up in the reset state")
+    func bareVM() throws {
+        let vm = try VirtualMachine(configuration: .bare)
+        #expect(vm.memslots.slots.isEmpty)
+        #expect(throws: KVMError.self) { try vm.addVCPU(entryAddress: 0x1000) }
+        let vcpu = try vm.addBareVCPU(id: 3)
+        let registers = try vcpu.registers()
+        let special = try vcpu.specialRegisters()
+        // The architectural state after RESET (SDM vol. 3, 10.1.1): CS.selector F000h with base FFFF0000h, RIP FFF0h.
+        #expect(registers.rip == 0xfff0)
+        #expect(registers.rflags == 0x2)
+        #expect(special.cs.selector == 0xf000)
+        #expect(special.cs.base == 0xffff_0000)
+        #expect(special.cr0 & 1 == 0, "real mode")
+        #expect(vm.vcpus.isEmpty, "bare vCPUs are the test's, not run()'s")
+    }
+}
