@@ -83,12 +83,15 @@ let package = Package(
         // Guest code in Embedded Swift: the plugin, the host build of the guest library's message formatter (for
         // its unit tests), and the tests that run the plugin's images on real KVM.
         .plugin(name: "SwiftGuestImages", capability: .buildTool()),
-        .target(name: "SwiftGuestMessage", path: "SwiftGuest/Library", sources: ["GuestMessage.swift"]),
+        .target(
+            name: "SwiftGuestMessage", path: "SwiftGuest/Library",
+            exclude: ["Assert.swift", "Exceptions.swift", "Ucall.swift"], sources: ["GuestMessage.swift"]
+        ),
         .testTarget(
             name: "SwiftGuestTests",
             dependencies: ["KVMHarness", "KVMHarnessTesting", "SwiftGuestMessage", "SwiftGuestSoftFloat"],
             // Guest-only sources, built by the plugin; Guests/Workload/Workload.swift is built for both.
-            exclude: ["Guests/Sync", "Guests/Failures", "Guests/Workload/main.swift"],
+            exclude: ["Guests/Sync", "Guests/Scenarios", "Guests/Workload/main.swift"],
             plugins: ["SwiftGuestImages"]
         ),
         // The guest runtime's soft-float routines built for the host, where the unit tests check them against the

@@ -36,7 +36,7 @@ func loop() {
 loop()
 guestDone()
 SWIFT
-    bash "$root/scripts/build-swift-guest.sh" "$work/swift-$n.elf" "$work/SyncLoop$n"
+    bash "$root/scripts/build-swift-guest.sh" "$work/swift_$n.elf" "$work/SyncLoop$n"
     cat > "$work/c-$n.c" <<C
 #include "KVMHarnessGuest.h"
 void guest_main(uint64_t vcpu_index) {
@@ -51,7 +51,7 @@ C
         "$bin/clang" "${cflags[@]}" -c "$file" -o "$work/$(basename "$file" .c).o"
         objects+=("$work/$(basename "$file" .c).o")
     done
-    "$bin/clang" "${ldflags[@]}" "${objects[@]}" -o "$work/c-$n.elf"
+    "$bin/clang" "${ldflags[@]}" "${objects[@]}" -o "$work/c_$n.elf"
 done
 
 count() {
@@ -59,10 +59,10 @@ count() {
     grep kvm_emulate_insn "$work/perf.csv" | cut -d, -f1
 }
 for kind in c swift; do
-    a=$(count "$work/$kind-$n1.elf")
-    b=$(count "$work/$kind-$n2.elf")
+    a=$(count "$work/${kind}_$n1.elf")
+    b=$(count "$work/${kind}_$n2.elf")
     echo "$kind: $a guest instructions with $n1 checkpoints, $b with $n2:" \
         "$(( (b - a) / (n2 - n1) )) per checkpoint (exactly $(( b - a )) / $(( n2 - n1 )))"
 done
-echo "disassembly of the Swift loop (guestSync inlined):"
-"$bin/llvm-objdump" -d --no-show-raw-insn "$work/swift-$n1.elf" | awk '/<\$s.*4loop/,/^$/'
+echo "the Swift guest's main (loop() and guestSync inlined):"
+"$bin/llvm-objdump" -d --no-show-raw-insn "$work/swift_$n1.elf" | awk '/<main>:/,/^$/'

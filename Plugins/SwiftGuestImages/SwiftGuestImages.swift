@@ -63,7 +63,9 @@ struct SwiftGuestImages: BuildToolPlugin {
         }
         return try manager.contentsOfDirectory(atPath: folder.path()).filter { name in
             var entryIsDirectory: ObjCBool = false
-            manager.fileExists(atPath: folder.appending(path: name).path(), isDirectory: &entryIsDirectory)
+            guard manager.fileExists(atPath: folder.appending(path: name).path(), isDirectory: &entryIsDirectory) else {
+                return false
+            }
             return !name.hasPrefix(".") && entryIsDirectory.boolValue == directories
         }.sorted()
     }

@@ -20,7 +20,7 @@ private struct SplitMix {
     mutating func operand(near other: UInt64? = nil) -> UInt64 {
         let specials: [Double] = [
             0, -0.0, 1, -1, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude,
-            .greatestFiniteMagnitude, 0.5, 3, 1e-310, -2.5e-308,
+            .greatestFiniteMagnitude, 0.5, 3, Double(bitPattern: 0x0000_1234_5678_9abc), -2.5e-308,
         ]
         let pick = next() % 16
         if pick < 2 { return specials[Int(next() % UInt64(specials.count))].bitPattern }

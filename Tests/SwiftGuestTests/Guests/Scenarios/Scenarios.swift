@@ -41,9 +41,10 @@ struct Scenarios {
             guestInstallExceptionHandler(vector: 6, nil)
             guestSync(5, handledVector)
         case 6:
-            // Allocates 64 KiB blocks, keeping them, until the heap runs out: an ABORT that says what to do.
+            // Allocates 1 MiB arrays, keeping them, until the heap runs out: an ABORT that says what to do. They are
+            // left uninitialized: filling megabytes one emulated store at a time would take seconds.
             var blocks: [[UInt8]] = []
-            while true { blocks.append([UInt8](repeating: UInt8(blocks.count & 0xff), count: 65536)) }
+            while true { blocks.append([UInt8](unsafeUninitializedCapacity: 1 << 20) { _, count in count = 0 }) }
         case 7:
             guestAssertEqual(counted(x + 1), 42)
             guestAssertNotEqual(x, 40)
