@@ -16,6 +16,7 @@ public typealias GuestExceptionHandler = @convention(c) (UnsafeMutablePointer<Gu
 /// restores UNHANDLED. The kernel selftests' `vm_install_exception_handler`, from inside the guest.
 public func guestInstallExceptionHandler(vector: Int, _ handler: GuestExceptionHandler?) {
     guestAssert(vector >= 0 && vector < 32, "exception vector \(vector) is not an architectural exception (0 to 31)")
+    // SAFETY: a @convention(c) function value is a bare code pointer, the size of an Int.
     let address = handler.map { UInt64(UInt(bitPattern: unsafeBitCast($0, to: Int.self))) } ?? 0
     let table = UInt(KVMH_DATA_GVA) + UInt(KVMH_DATA_HANDLERS)
     // SAFETY: the harness maps its data page writable at KVMH_DATA_GVA in every VM (docs/guest-image-abi.md), and

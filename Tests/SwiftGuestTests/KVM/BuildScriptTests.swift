@@ -36,6 +36,10 @@ struct BuildScriptTests {
         let image = folder.appendingPathComponent("hello.elf").path
         let result = try runBuildScript([image, packageRoot.appendingPathComponent("Examples/SwiftGuests/Hello").path])
         try #require(result.status == 0, "build-swift-guest.sh failed: \(result.stderr)")
+        // The script's image gets the same scan as the plugin's (GuestImageScanTests).
+        let instructions = try disassembledInstructions(image)
+        #expect(instructions.count > 1000)
+        #expect(instructions.compactMap(unsupportedState(ofDisassembledLine:)).isEmpty)
         let vm = try VirtualMachine(imagePath: image, vcpus: 2)
         let report = await vm.run()
         for vcpu in 0..<2 {

@@ -117,6 +117,20 @@ struct SwiftGuestRunTests {
         #expect(assertion.message.hasPrefix("the Swift guest heap is exhausted: build the image with a larger"))
     }
 
+    @Test("a main that returns without guestDone() is an ABORT that says so")
+    func mainReturned() async throws {
+        let vm = try SwiftGuestImage.scenarios.virtualMachine(argument: 8)
+        let report = await vm.run()
+        guard case .failed(.abort(let assertion)) = report.vcpus[0].outcome else {
+            Issue.record("expected an ABORT, got \(report.vcpus[0].outcome)")
+            return
+        }
+        #expect(assertion.expression == "main returned")
+        #expect(assertion.file == "SwiftGuest/Runtime/runtime.c")
+        #expect(assertion.message == "the guest's main returned without calling guestDone()")
+        #expect(report.vcpus[0].ucalls.count == 1, "nothing before the ABORT: \(report.vcpus[0].ucalls)")
+    }
+
     @Test("arrays, sorting, Dictionary, Set, String and Double math give the host's results in the guest")
     func workloadMatchesHost() async throws {
         let expected = runWorkload()
