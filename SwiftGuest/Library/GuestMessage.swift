@@ -117,7 +117,8 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
         /// A negative value shows its two's complement in its own width, as `%x` does in C.
         public mutating func appendInterpolation<T: BinaryInteger>(hex value: T, width: Int = 0) {
             message.append("0x")
-            let bits = UInt64(truncatingIfNeeded: value) & (value.bitWidth >= 64 ? ~0 : (1 << UInt64(value.bitWidth)) - 1)
+            let mask: UInt64 = value.bitWidth >= 64 ? ~0 : (1 << UInt64(value.bitWidth)) - 1
+            let bits = UInt64(truncatingIfNeeded: value) & mask
             message.append(magnitude: bits, negative: false, radix: 16, width: width)
         }
 

@@ -92,6 +92,7 @@ struct GuestImageScanTests {
             unsupportedState(ofDisassembledLine: line).map { "\($0): \(line)" }
         }
         let first = flagged.prefix(10).joined(separator: "\n")
-        #expect(flagged.isEmpty, "\(image.rawValue).elf: \(flagged.count) vector/x87 instructions, the first:\n\(first)")
+        #expect(
+            flagged.isEmpty, "\(image.rawValue).elf: \(flagged.count) vector/x87 instructions, the first:\n\(first)")
     }
 }
