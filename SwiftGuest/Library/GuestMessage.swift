@@ -13,7 +13,11 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
     /// The most bytes a message holds: the ucall buffer (1,024 bytes) less its terminating NUL.
     public static let capacity = 1023
 
-    private var bytes = InlineArray<1024, UInt8>(repeating: 0)
+    // 1,024 bytes of tuple storage (InlineArray would need Swift 6.2; the package builds with 6.1).
+    private var bytes: Bytes1024 = (
+        zero64, zero64, zero64, zero64, zero64, zero64, zero64, zero64,
+        zero64, zero64, zero64, zero64, zero64, zero64, zero64, zero64
+    )
     private var length = 0
     private var truncated = false
 
@@ -35,12 +39,15 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
     /// Calls `body` with the message's bytes (at most `capacity`; no NUL).
     public func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var copy = bytes
-        if truncated {
-            for index in Self.capacity - 3..<Self.capacity { copy[index] = UInt8(ascii: ".") }
-        }
         let count = length
-        // SAFETY: InlineArray stores its elements contiguously in its own bytes; `count` <= capacity < 1024.
-        return withUnsafeBytes(of: &copy) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        let truncated = truncated
+        // SAFETY: the tuple is 1,024 contiguous bytes; `count` <= capacity < 1024.
+        return withUnsafeMutableBytes(of: &copy) { buffer in
+            if truncated {
+                for index in Self.capacity - 3..<Self.capacity { buffer[index] = UInt8(ascii: ".") }
+            }
+            return body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
     }
 
     /// Appends one byte, or marks the message truncated when it is full.
@@ -50,7 +57,9 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
             truncated = true
             return
         }
-        bytes[length] = byte
+        let index = length
+        // SAFETY: the tuple is 1,024 contiguous bytes and `index` < capacity < 1024.
+        withUnsafeMutableBytes(of: &bytes) { $0[index] = byte }
         length += 1
     }
 
@@ -79,22 +88,25 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
     mutating func append(magnitude: UInt64, negative: Bool, radix: UInt64, width: Int = 0) {
         if negative { append(byte: UInt8(ascii: "-")) }
         // The digits, least significant first; 64 is enough for a UInt64 in any radix >= 2.
-        var digits = InlineArray<64, UInt8>(repeating: 0)
-        var count = 0
-        var rest = magnitude
-        repeat {
-            let digit = UInt8(truncatingIfNeeded: rest % radix)
-            digits[count] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-            count += 1
-            rest /= radix
-        } while rest != 0
-        while count < min(width, 64) {
-            digits[count] = UInt8(ascii: "0")
-            count += 1
-        }
-        while count > 0 {
-            count -= 1
-            append(byte: digits[count])
+        var digits = zero64
+        // SAFETY: `digits` is 64 contiguous bytes, and `count` stays below 64.
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var count = 0
+            var rest = magnitude
+            repeat {
+                let digit = UInt8(truncatingIfNeeded: rest % radix)
+                digits[count] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                count += 1
+                rest /= radix
+            } while rest != 0
+            while count < min(width, 64) {
+                digits[count] = UInt8(ascii: "0")
+                count += 1
+            }
+            while count > 0 {
+                count -= 1
+                append(byte: digits[count])
+            }
         }
     }
 
@@ -142,3 +154,13 @@ public struct GuestMessage: ExpressibleByStringInterpolation, Sendable {
         }
     }
 }
+
+/// 64 bytes as a tuple, for fixed storage without InlineArray.
+typealias Bytes64 = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+/// 1,024 bytes as a tuple.
+typealias Bytes1024 = (
+    Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64,
+    Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64, Bytes64
+)
+/// 64 zero bytes.
+let zero64: Bytes64 = (0, 0, 0, 0, 0, 0, 0, 0)
