@@ -15,6 +15,10 @@
 //   KVMHarnessReporting What only the CLI needs: run events, their JSON and text forms, exit statuses, the exit
 //                       reference, the host probe, image runs. Not a product.
 //   kvm-harness         The command-line tool (argument parsing only).
+//   SwiftGuestImages    Build-tool plugin: each Guests/<Name>/ folder of a target becomes a stand-alone guest image
+//                       <Name>.elf in Embedded Swift (scripts/build-swift-guest.sh), a resource of the target. The
+//                       Swift guest library and its C runtime (SwiftGuest/) are built by that script, not by
+//                       SwiftPM: Embedded Swift needs flags no library product may carry.
 import PackageDescription
 
 let package = Package(
@@ -24,6 +28,7 @@ let package = Package(
         .library(name: "KVMHarnessGuest", targets: ["KVMHarnessGuest"]),
         .library(name: "KVMHarnessTesting", targets: ["KVMHarnessTesting"]),
         .executable(name: "kvm-harness", targets: ["kvm-harness"]),
+        .plugin(name: "SwiftGuestImages", targets: ["SwiftGuestImages"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -75,6 +80,24 @@ let package = Package(
             name: "CLITests",
             dependencies: ["KVMHarness", "KVMHarnessReporting", "KVMHarnessTesting", "KVMHarnessStubs", "kvm-harness"]
         ),
+
+        // Guest code in Embedded Swift: the plugin, the host build of the guest library's message formatter (for
+        // its unit tests), and the tests that run the plugin's images on real KVM.
+        .plugin(name: "SwiftGuestImages", capability: .buildTool()),
+        .target(
+            name: "SwiftGuestMessage", path: "SwiftGuest/Library",
+            exclude: ["Assert.swift", "Exceptions.swift", "Ucall.swift"], sources: ["GuestMessage.swift"]
+        ),
+        .testTarget(
+            name: "SwiftGuestTests",
+            dependencies: ["KVMHarness", "KVMHarnessTesting", "SwiftGuestMessage", "SwiftGuestSoftFloat"],
+            // Guest-only sources, built by the plugin; Guests/Workload/Workload.swift is built for both.
+            exclude: ["Guests/Sync", "Guests/Scenarios", "Guests/Workload/main.swift"],
+            plugins: ["SwiftGuestImages"]
+        ),
+        // The guest runtime's soft-float routines built for the host, where the unit tests check them against the
+        // FPU.
+        .target(name: "SwiftGuestSoftFloat", path: "SwiftGuest/SoftFloat"),
     ],
     swiftLanguageModes: [.v6]
 )
