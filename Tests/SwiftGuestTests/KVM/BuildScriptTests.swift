@@ -60,7 +60,7 @@ struct BuildScriptTests {
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         for tool in ["swiftc", "clang", "ld.lld"] {
             let path = bin.appendingPathComponent(tool).path
-            FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\nexit 1\n".utf8))
+            try #require(FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\nexit 1\n".utf8)))
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
         }
         let result = try runBuildScript(
