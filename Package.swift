@@ -45,7 +45,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        .target(name: "KVMHarnessGuest"),
+        // The guest runtime includes the harness layout (kvmh_layout.h) for the `_safe` instructions' fixup protocol.
+        .target(name: "KVMHarnessGuest", dependencies: ["KVMHarnessStubs"]),
         .target(name: "KVMHarnessTesting", dependencies: ["KVMHarness"]),
         .target(name: "KVMHarnessReporting", dependencies: ["KVMHarness", "CKVM"]),
         .executableTarget(

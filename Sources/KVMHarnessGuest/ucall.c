@@ -8,6 +8,8 @@ GUEST_CODE_BEGIN
 // Zero in the host process; the harness writes the chosen address into each VM's copy of it.
 uint64_t ucall_exit_mmio_addr;
 
+uint64_t *ucall_exit_mmio_addr_location(void) { return &ucall_exit_mmio_addr; }
+
 void ucall(uint64_t cmd, int nargs, ...) {
     struct ucall uc;
     va_list va;

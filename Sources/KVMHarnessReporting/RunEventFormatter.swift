@@ -181,7 +181,7 @@ package enum RunEventFormatter {
             object["vector"] = .unsigned(UInt64(vector))
             object["vector_name"] = .string(X86Exception.mnemonic(UInt64(vector)))
             object["error_code"] = .hex(errorCode)
-        case .debug(let exception, let pc):
+        case .debug(let exception, let pc, _, _):
             object["exception"] = .unsigned(UInt64(exception))
             object["pc"] = .hex(pc)
         case .hypercall(let number, let arguments):
@@ -190,9 +190,9 @@ package enum RunEventFormatter {
         case .systemEvent(let type, let data):
             object["type"] = .unsigned(UInt64(type))
             object["data"] = .array(data.map { .hex($0) })
-        case .readMSR(let index):
+        case .readMSR(let index, _):
             object["msr"] = .hex(index)
-        case .writeMSR(let index, let value):
+        case .writeMSR(let index, let value, _):
             object["msr"] = .hex(index)
             object["value"] = .hex(value)
         case .memoryFault(let flags, let gpa, let size):

@@ -3,8 +3,9 @@
 // Position independent: code and strings are reached RIP-relative, the harness data page by its absolute address.
 // An exception arrives on the IST1 stack (every gate uses it, so a broken guest stack still gets reported). The
 // common path saves the general registers in the layout of `struct ex_regs` (KVMHarnessGuest/include/guest_assert.h)
-// and either calls the handler the test installed for the vector or reports UNHANDLED with a ucall built on the stack:
-// args[0] = vector, args[1] = faulting RIP, args[2] = error code (0 if none), args[3] = CR2.
+// and either resumes a guest `_safe` instruction at its continuation (processor.h), calls the handler the test installed
+// for the vector, or reports UNHANDLED with a ucall built on the stack: args[0] = vector, args[1] = faulting RIP,
+// args[2] = error code (0 if none), args[3] = CR2.
 #include "kvmh_layout.h"
 
 #define UCALL_ABORT 2
@@ -14,6 +15,10 @@
 #define FRAME_VECTOR (15 * 8)
 #define FRAME_ERROR (16 * 8)
 #define FRAME_RIP (17 * 8)
+// The saved R9, R10 and R11 (pushed after R15..R12, before R8..RAX).
+#define FRAME_R9 (8 * 8)
+#define FRAME_R10 (9 * 8)
+#define FRAME_R11 (10 * 8)
 
     .text
     .globl kvmh_stubs_start
@@ -83,6 +88,22 @@ kvmh_exception_common:
     pushq %rbx
     pushq %rax
     cld
+    // A `_safe` instruction faulted: R9 holds the magic and R10 the faulting RIP. Resume at R11 with the vector in
+    // R9 and the error code in R10, before any handler is consulted (the caller asked for the fault).
+    movabsq $KVMH_SAFE_MAGIC, %rax
+    cmpq %rax, FRAME_R9(%rsp)
+    jne 3f
+    movq FRAME_RIP(%rsp), %rax
+    cmpq %rax, FRAME_R10(%rsp)
+    jne 3f
+    movq FRAME_R11(%rsp), %rax
+    movq %rax, FRAME_RIP(%rsp)
+    movq FRAME_VECTOR(%rsp), %rax
+    movq %rax, FRAME_R9(%rsp)
+    movq FRAME_ERROR(%rsp), %rax
+    movq %rax, FRAME_R10(%rsp)
+    jmp kvmh_exception_return
+3:
     // The frame is 22 quadwords on a 16-byte aligned IST stack, so %rsp is 16-byte aligned here, as a call wants.
     movq FRAME_VECTOR(%rsp), %rax
     movabsq $(KVMH_DATA_GVA + KVMH_DATA_HANDLERS), %rbx
@@ -91,6 +112,7 @@ kvmh_exception_common:
     jz 1f
     movq %rsp, %rdi
     call *%rax
+kvmh_exception_return:
     popq %rax
     popq %rbx
     popq %rcx

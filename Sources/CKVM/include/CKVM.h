@@ -26,11 +26,21 @@ static const unsigned long CKVM_CREATE_VM = KVM_CREATE_VM;
 static const unsigned long CKVM_CHECK_EXTENSION = KVM_CHECK_EXTENSION;
 static const unsigned long CKVM_GET_VCPU_MMAP_SIZE = KVM_GET_VCPU_MMAP_SIZE;
 static const unsigned long CKVM_GET_SUPPORTED_CPUID = KVM_GET_SUPPORTED_CPUID;
+static const unsigned long CKVM_GET_MSR_INDEX_LIST = KVM_GET_MSR_INDEX_LIST;
+static const unsigned long CKVM_GET_MSR_FEATURE_INDEX_LIST = KVM_GET_MSR_FEATURE_INDEX_LIST;
 
 // VM ioctls.
 static const unsigned long CKVM_CREATE_VCPU = KVM_CREATE_VCPU;
 static const unsigned long CKVM_SET_USER_MEMORY_REGION = KVM_SET_USER_MEMORY_REGION;
 static const unsigned long CKVM_GET_STATS_FD = KVM_GET_STATS_FD;
+static const unsigned long CKVM_X86_SET_MSR_FILTER = KVM_X86_SET_MSR_FILTER;
+static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
+static const unsigned long CKVM_GET_CLOCK = KVM_GET_CLOCK;
+static const unsigned long CKVM_SET_CLOCK = KVM_SET_CLOCK;
+
+// System, VM and vCPU ioctls (the same request on each file descriptor).
+static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
+static const unsigned long CKVM_GET_MSRS = KVM_GET_MSRS;
 
 // vCPU ioctls.
 static const unsigned long CKVM_RUN = KVM_RUN;
@@ -43,6 +53,23 @@ static const unsigned long CKVM_GET_XCRS = KVM_GET_XCRS;
 static const unsigned long CKVM_SET_XCRS = KVM_SET_XCRS;
 static const unsigned long CKVM_GET_VCPU_EVENTS = KVM_GET_VCPU_EVENTS;
 static const unsigned long CKVM_TRANSLATE = KVM_TRANSLATE;
+static const unsigned long CKVM_SET_MSRS = KVM_SET_MSRS;
+static const unsigned long CKVM_GET_CPUID2 = KVM_GET_CPUID2;
+static const unsigned long CKVM_SET_VCPU_EVENTS = KVM_SET_VCPU_EVENTS;
+static const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
+static const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
+static const unsigned long CKVM_GET_FPU = KVM_GET_FPU;
+static const unsigned long CKVM_SET_FPU = KVM_SET_FPU;
+static const unsigned long CKVM_GET_XSAVE = KVM_GET_XSAVE;
+static const unsigned long CKVM_GET_XSAVE2 = KVM_GET_XSAVE2;
+static const unsigned long CKVM_SET_XSAVE = KVM_SET_XSAVE;
+static const unsigned long CKVM_GET_DEBUGREGS = KVM_GET_DEBUGREGS;
+static const unsigned long CKVM_SET_DEBUGREGS = KVM_SET_DEBUGREGS;
+static const unsigned long CKVM_GET_TSC_KHZ = KVM_GET_TSC_KHZ;
+static const unsigned long CKVM_SET_TSC_KHZ = KVM_SET_TSC_KHZ;
+static const unsigned long CKVM_GET_NESTED_STATE = KVM_GET_NESTED_STATE;
+static const unsigned long CKVM_SET_NESTED_STATE = KVM_SET_NESTED_STATE;
+static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
 

@@ -49,6 +49,24 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         Int32(KVM_CAP_GUEST_MEMFD): "KVM_CAP_GUEST_MEMFD",
         Int32(KVM_CAP_VM_TYPES): "KVM_CAP_VM_TYPES",
         Int32(KVM_CAP_PRE_FAULT_MEMORY): "KVM_CAP_PRE_FAULT_MEMORY",
+            Int32(KVM_CAP_MAX_VCPU_ID): "KVM_CAP_MAX_VCPU_ID",
+        Int32(KVM_CAP_NESTED_STATE): "KVM_CAP_NESTED_STATE",
+        Int32(KVM_CAP_XSAVE2): "KVM_CAP_XSAVE2",
+        Int32(KVM_CAP_MSR_PLATFORM_INFO): "KVM_CAP_MSR_PLATFORM_INFO",
+        Int32(KVM_CAP_ENFORCE_PV_FEATURE_CPUID): "KVM_CAP_ENFORCE_PV_FEATURE_CPUID",
+        Int32(KVM_CAP_DISABLE_QUIRKS2): "KVM_CAP_DISABLE_QUIRKS2",
+        Int32(KVM_CAP_GET_MSR_FEATURES): "KVM_CAP_GET_MSR_FEATURES",
+        Int32(KVM_CAP_ADJUST_CLOCK): "KVM_CAP_ADJUST_CLOCK",
+        Int32(KVM_CAP_X86_DISABLE_EXITS): "KVM_CAP_X86_DISABLE_EXITS",
+        Int32(KVM_CAP_EXIT_ON_EMULATION_FAILURE): "KVM_CAP_EXIT_ON_EMULATION_FAILURE",
+        Int32(KVM_CAP_X86_MSR_FILTER): "KVM_CAP_X86_MSR_FILTER",
+        Int32(KVM_CAP_GET_TSC_KHZ): "KVM_CAP_GET_TSC_KHZ",
+        Int32(KVM_CAP_DEBUGREGS): "KVM_CAP_DEBUGREGS",
+        Int32(KVM_CAP_MP_STATE): "KVM_CAP_MP_STATE",
+        Int32(KVM_CAP_GUEST_DEBUG_HW_BPS): "KVM_CAP_GUEST_DEBUG_HW_BPS",
+        Int32(KVM_CAP_SET_BOOT_CPU_ID): "KVM_CAP_SET_BOOT_CPU_ID",
+        Int32(KVM_CAP_SPLIT_IRQCHIP): "KVM_CAP_SPLIT_IRQCHIP",
+        Int32(KVM_CAP_KVMCLOCK_CTRL): "KVM_CAP_KVMCLOCK_CTRL",
     ]
 
     private static let meanings: [Int32: String] = [
@@ -74,11 +92,29 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         Int32(KVM_CAP_EXIT_HYPERCALL): "some hypercalls exit to user space",
         Int32(KVM_CAP_BINARY_STATS_FD): "`KVM_GET_STATS_FD` gives binary statistics for VMs and vCPUs",
         Int32(KVM_CAP_PMU_CAPABILITY): "the guest PMU can be configured",
-        231: "`KVM_SET_USER_MEMORY_REGION2` works (Linux 6.8)",
-        233: "guest memory can be marked private (Linux 6.8)",
-        234: "guest_memfd-backed memslots (Linux 6.8)",
-        235: "VM types other than the default can be created (Linux 6.8)",
-        236: "guest memory can be faulted in ahead of time (Linux 6.10)",
+        Int32(KVM_CAP_USER_MEMORY2): "`KVM_SET_USER_MEMORY_REGION2` works (Linux 6.8)",
+        Int32(KVM_CAP_MEMORY_ATTRIBUTES): "guest memory can be marked private (Linux 6.8)",
+        Int32(KVM_CAP_GUEST_MEMFD): "guest_memfd-backed memslots (Linux 6.8)",
+        Int32(KVM_CAP_VM_TYPES): "VM types other than the default can be created (Linux 6.8)",
+        Int32(KVM_CAP_PRE_FAULT_MEMORY): "guest memory can be faulted in ahead of time (Linux 6.10)",
+        Int32(KVM_CAP_MAX_VCPU_ID): "the largest vCPU id plus one that `KVM_CREATE_VCPU` accepts",
+        Int32(KVM_CAP_NESTED_STATE): "the size of the nested virtualization state (`KVM_GET_NESTED_STATE`), 0 without nesting",
+        Int32(KVM_CAP_XSAVE2): "the size in bytes of the XSAVE state that `KVM_GET_XSAVE2` returns",
+        Int32(KVM_CAP_MSR_PLATFORM_INFO): "MSR_PLATFORM_INFO can be made visible to the guest (enable with `KVM_ENABLE_CAP`)",
+        Int32(KVM_CAP_ENFORCE_PV_FEATURE_CPUID): "paravirtual MSRs and hypercalls follow the KVM CPUID features the guest was given",
+        Int32(KVM_CAP_DISABLE_QUIRKS2): "KVM quirks can be turned off one by one; the value is the set that can",
+        Int32(KVM_CAP_GET_MSR_FEATURES): "feature MSRs can be read on the system file descriptor",
+        Int32(KVM_CAP_ADJUST_CLOCK): "the kvmclock can be read and set (`KVM_GET_CLOCK`/`KVM_SET_CLOCK`); the value is the flags it reports",
+        Int32(KVM_CAP_X86_DISABLE_EXITS): "MWAIT, HLT, PAUSE or C-state exits can be turned off",
+        Int32(KVM_CAP_EXIT_ON_EMULATION_FAILURE): "an instruction KVM cannot emulate exits with the instruction bytes",
+        Int32(KVM_CAP_X86_MSR_FILTER): "MSR accesses can be filtered (`KVM_X86_SET_MSR_FILTER`)",
+        Int32(KVM_CAP_GET_TSC_KHZ): "the vCPU TSC frequency can be read (`KVM_GET_TSC_KHZ`)",
+        Int32(KVM_CAP_DEBUGREGS): "the debug registers can be read and written (`KVM_GET_DEBUGREGS`)",
+        Int32(KVM_CAP_MP_STATE): "the multiprocessing state can be read and written (`KVM_GET_MP_STATE`)",
+        Int32(KVM_CAP_GUEST_DEBUG_HW_BPS): "the number of hardware breakpoints guest debug can set",
+        Int32(KVM_CAP_SET_BOOT_CPU_ID): "the boot vCPU can be chosen (`KVM_SET_BOOT_CPU_ID`)",
+        Int32(KVM_CAP_SPLIT_IRQCHIP): "the local APICs can be in the kernel with the IOAPIC and PIC in user space",
+        Int32(KVM_CAP_KVMCLOCK_CTRL): "the guest can be told it was paused (`KVM_KVMCLOCK_CTRL`)",
     ]
 }
 
@@ -128,13 +164,49 @@ extension Capability {
     /// `KVM_CAP_PMU_CAPABILITY`: the guest PMU can be configured.
     public static let pmuCapability = Capability(rawValue: Int32(KVM_CAP_PMU_CAPABILITY))
     /// `KVM_CAP_USER_MEMORY2`: `KVM_SET_USER_MEMORY_REGION2` works (Linux 6.8).
-    public static let userMemory2 = Capability(rawValue: 231)
+    public static let userMemory2 = Capability(rawValue: Int32(KVM_CAP_USER_MEMORY2))
     /// `KVM_CAP_MEMORY_ATTRIBUTES`: guest memory can be marked private (Linux 6.8).
-    public static let memoryAttributes = Capability(rawValue: 233)
+    public static let memoryAttributes = Capability(rawValue: Int32(KVM_CAP_MEMORY_ATTRIBUTES))
     /// `KVM_CAP_GUEST_MEMFD`: guest_memfd-backed memslots (Linux 6.8).
-    public static let guestMemfd = Capability(rawValue: 234)
+    public static let guestMemfd = Capability(rawValue: Int32(KVM_CAP_GUEST_MEMFD))
     /// `KVM_CAP_VM_TYPES`: VM types other than the default can be created (Linux 6.8).
-    public static let vmTypes = Capability(rawValue: 235)
+    public static let vmTypes = Capability(rawValue: Int32(KVM_CAP_VM_TYPES))
     /// `KVM_CAP_PRE_FAULT_MEMORY`: guest memory can be faulted in ahead of time (Linux 6.10).
-    public static let preFaultMemory = Capability(rawValue: 236)
+    public static let preFaultMemory = Capability(rawValue: Int32(KVM_CAP_PRE_FAULT_MEMORY))
+    /// `KVM_CAP_MAX_VCPU_ID`: the largest vCPU id plus one that `KVM_CREATE_VCPU` accepts.
+    public static let maxVCPUID = Capability(rawValue: Int32(KVM_CAP_MAX_VCPU_ID))
+    /// `KVM_CAP_NESTED_STATE`: the size of the nested virtualization state (`KVM_GET_NESTED_STATE`), 0 without nesting.
+    public static let nestedState = Capability(rawValue: Int32(KVM_CAP_NESTED_STATE))
+    /// `KVM_CAP_XSAVE2`: the size in bytes of the XSAVE state that `KVM_GET_XSAVE2` returns.
+    public static let xsave2 = Capability(rawValue: Int32(KVM_CAP_XSAVE2))
+    /// `KVM_CAP_MSR_PLATFORM_INFO`: MSR_PLATFORM_INFO can be made visible to the guest (enable with `KVM_ENABLE_CAP`).
+    public static let msrPlatformInfo = Capability(rawValue: Int32(KVM_CAP_MSR_PLATFORM_INFO))
+    /// `KVM_CAP_ENFORCE_PV_FEATURE_CPUID`: paravirtual MSRs and hypercalls follow the KVM CPUID features the guest was given.
+    public static let enforcePVFeatureCPUID = Capability(rawValue: Int32(KVM_CAP_ENFORCE_PV_FEATURE_CPUID))
+    /// `KVM_CAP_DISABLE_QUIRKS2`: KVM quirks can be turned off one by one; the value is the set that can.
+    public static let disableQuirks2 = Capability(rawValue: Int32(KVM_CAP_DISABLE_QUIRKS2))
+    /// `KVM_CAP_GET_MSR_FEATURES`: feature MSRs can be read on the system file descriptor.
+    public static let getMSRFeatures = Capability(rawValue: Int32(KVM_CAP_GET_MSR_FEATURES))
+    /// `KVM_CAP_ADJUST_CLOCK`: the kvmclock can be read and set (`KVM_GET_CLOCK`/`KVM_SET_CLOCK`); the value is the flags it reports.
+    public static let adjustClock = Capability(rawValue: Int32(KVM_CAP_ADJUST_CLOCK))
+    /// `KVM_CAP_X86_DISABLE_EXITS`: MWAIT, HLT, PAUSE or C-state exits can be turned off.
+    public static let disableExits = Capability(rawValue: Int32(KVM_CAP_X86_DISABLE_EXITS))
+    /// `KVM_CAP_EXIT_ON_EMULATION_FAILURE`: an instruction KVM cannot emulate exits with the instruction bytes.
+    public static let exitOnEmulationFailure = Capability(rawValue: Int32(KVM_CAP_EXIT_ON_EMULATION_FAILURE))
+    /// `KVM_CAP_X86_MSR_FILTER`: MSR accesses can be filtered (`KVM_X86_SET_MSR_FILTER`).
+    public static let msrFilter = Capability(rawValue: Int32(KVM_CAP_X86_MSR_FILTER))
+    /// `KVM_CAP_GET_TSC_KHZ`: the vCPU TSC frequency can be read (`KVM_GET_TSC_KHZ`).
+    public static let getTSCkHz = Capability(rawValue: Int32(KVM_CAP_GET_TSC_KHZ))
+    /// `KVM_CAP_DEBUGREGS`: the debug registers can be read and written (`KVM_GET_DEBUGREGS`).
+    public static let debugRegisters = Capability(rawValue: Int32(KVM_CAP_DEBUGREGS))
+    /// `KVM_CAP_MP_STATE`: the multiprocessing state can be read and written (`KVM_GET_MP_STATE`).
+    public static let mpState = Capability(rawValue: Int32(KVM_CAP_MP_STATE))
+    /// `KVM_CAP_GUEST_DEBUG_HW_BPS`: the number of hardware breakpoints guest debug can set.
+    public static let hardwareBreakpoints = Capability(rawValue: Int32(KVM_CAP_GUEST_DEBUG_HW_BPS))
+    /// `KVM_CAP_SET_BOOT_CPU_ID`: the boot vCPU can be chosen (`KVM_SET_BOOT_CPU_ID`).
+    public static let setBootCPUID = Capability(rawValue: Int32(KVM_CAP_SET_BOOT_CPU_ID))
+    /// `KVM_CAP_SPLIT_IRQCHIP`: the local APICs can be in the kernel with the IOAPIC and PIC in user space.
+    public static let splitIRQChip = Capability(rawValue: Int32(KVM_CAP_SPLIT_IRQCHIP))
+    /// `KVM_CAP_KVMCLOCK_CTRL`: the guest can be told it was paused (`KVM_KVMCLOCK_CTRL`).
+    public static let kvmclockControl = Capability(rawValue: Int32(KVM_CAP_KVMCLOCK_CTRL))
 }

@@ -12,6 +12,9 @@ public struct IOAccess: Hashable, Sendable {
     public var count: UInt32
     /// The first up to 8 bytes of data (what the guest wrote, for OUT), little-endian.
     public var data: UInt64
+    /// For OUT, every byte the guest wrote (`size * count`; a string OUT with REP writes `count` items); empty for
+    /// IN, whose data the host gives with `VCPU.answerIn(_:)`.
+    public var bytes: [UInt8] = []
 }
 
 /// An MMIO exit (`KVM_EXIT_MMIO`): a guest access to a guest-physical address no memslot backs.
@@ -44,16 +47,18 @@ public enum VcpuExit: Hashable, Sendable {
     case internalError(suberror: UInt32, data: [UInt64])
     /// `KVM_EXIT_EXCEPTION`.
     case exception(vector: UInt32, errorCode: UInt32)
-    /// `KVM_EXIT_DEBUG`: a debug exception KVM hands to user space.
-    case debug(exception: UInt32, pc: UInt64)
+    /// `KVM_EXIT_DEBUG`: a debug exception KVM hands to user space (guest debug): the vector (1 for #DB, 3 for
+    /// #BP), the guest's RIP, and DR6 and DR7 at the exit.
+    case debug(exception: UInt32, pc: UInt64, dr6: UInt64, dr7: UInt64)
     /// `KVM_EXIT_HYPERCALL`.
     case hypercall(number: UInt64, arguments: [UInt64])
     /// `KVM_EXIT_SYSTEM_EVENT` (reset, shutdown, crash requested by the guest).
     case systemEvent(type: UInt32, data: [UInt64])
-    /// `KVM_EXIT_X86_RDMSR`.
-    case readMSR(index: UInt32)
-    /// `KVM_EXIT_X86_WRMSR`.
-    case writeMSR(index: UInt32, value: UInt64)
+    /// `KVM_EXIT_X86_RDMSR`: an RDMSR that user space completes (`VCPU.answerRDMSR`, `failMSRAccess`); `reason`
+    /// is `KVM_MSR_EXIT_REASON_*` (INVAL, UNKNOWN, FILTER).
+    case readMSR(index: UInt32, reason: UInt32)
+    /// `KVM_EXIT_X86_WRMSR`: a WRMSR that user space completes (`VCPU.answerWRMSR`, `failMSRAccess`).
+    case writeMSR(index: UInt32, value: UInt64, reason: UInt32)
     /// `KVM_EXIT_MEMORY_FAULT` (39, Linux 6.8): KVM could not resolve a guest access to guest memory.
     case memoryFault(flags: UInt64, gpa: UInt64, size: UInt64)
     /// `KVM_EXIT_INTR`: a signal interrupted the run.
@@ -100,16 +105,16 @@ public enum VcpuExit: Hashable, Sendable {
             return "EXCEPTION \(X86Exception.mnemonic(UInt64(vector))) error code \(hex(errorCode))"
         case .memoryFault(let flags, let gpa, let size):
             return "MEMORY_FAULT at \(hex(gpa)), \(size) bytes, flags \(hex(flags))"
-        case .readMSR(let index):
+        case .readMSR(let index, _):
             return "X86_RDMSR of MSR \(hex(index))"
-        case .writeMSR(let index, let value):
+        case .writeMSR(let index, let value, _):
             return "X86_WRMSR of MSR \(hex(index)) = \(hex(value))"
         case .hypercall(let number, _):
             return "HYPERCALL \(number)"
         case .systemEvent(let type, _):
             return "SYSTEM_EVENT type \(type)"
-        case .debug(let exception, let pc):
-            return "DEBUG exception \(exception) at \(hex(pc))"
+        case .debug(let exception, let pc, let dr6, let dr7):
+            return "DEBUG exception \(exception) at \(hex(pc)), DR6 \(hex(dr6)), DR7 \(hex(dr7))"
         default:
             return reason.name
         }
@@ -125,18 +130,19 @@ public enum VcpuExit: Hashable, Sendable {
         case UInt32(KVM_EXIT_IO):
             let offset = Int(ckvm_run_io_data_offset(run))
             let size = Int(ckvm_run_io_size(run))
-            var data: UInt64 = 0
-            let length = min(size * Int(ckvm_run_io_count(run)), 8)
-            if offset >= 0, length > 0, offset <= mapSize - length {
-                // SAFETY: [offset, offset + length) was checked to lie inside the kvm_run mapping.
-                withUnsafeMutableBytes(of: &data) {
-                    $0.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(run) + offset, count: length))
-                }
+            let isOut = ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_OUT)
+            let total = size * Int(ckvm_run_io_count(run))
+            var bytes: [UInt8] = []
+            if isOut, offset >= 0, total > 0, offset <= mapSize - total {
+                // SAFETY: [offset, offset + total) was checked to lie inside the kvm_run mapping.
+                bytes = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(run) + offset, count: total))
             }
+            var data: UInt64 = 0
+            for (i, byte) in bytes.prefix(8).enumerated() { data |= UInt64(byte) << (8 * UInt64(i)) }
             return .io(
                 IOAccess(
-                    port: ckvm_run_io_port(run), isOut: ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_OUT),
-                    size: UInt8(size), count: ckvm_run_io_count(run), data: UInt64(littleEndian: data)))
+                    port: ckvm_run_io_port(run), isOut: isOut, size: UInt8(size), count: ckvm_run_io_count(run),
+                    data: data, bytes: bytes))
         case UInt32(KVM_EXIT_MMIO):
             return .mmio(
                 MMIOAccess(
@@ -157,7 +163,8 @@ public enum VcpuExit: Hashable, Sendable {
         case UInt32(KVM_EXIT_EXCEPTION):
             return .exception(vector: run.pointee.ex.exception, errorCode: run.pointee.ex.error_code)
         case UInt32(KVM_EXIT_DEBUG):
-            return .debug(exception: run.pointee.debug.arch.exception, pc: run.pointee.debug.arch.pc)
+            let arch = run.pointee.debug.arch
+            return .debug(exception: arch.exception, pc: arch.pc, dr6: arch.dr6, dr7: arch.dr7)
         case UInt32(KVM_EXIT_HYPERCALL):
             let call = run.pointee.hypercall
             return .hypercall(number: call.nr, arguments: withUnsafeBytes(of: call.args) { Array($0.bindMemory(to: UInt64.self)) })
@@ -167,9 +174,9 @@ public enum VcpuExit: Hashable, Sendable {
             let data = withUnsafeBytes(of: event.data) { Array($0.bindMemory(to: UInt64.self).prefix(count)) }
             return .systemEvent(type: event.type, data: data)
         case UInt32(KVM_EXIT_X86_RDMSR):
-            return .readMSR(index: run.pointee.msr.index)
+            return .readMSR(index: run.pointee.msr.index, reason: run.pointee.msr.reason)
         case UInt32(KVM_EXIT_X86_WRMSR):
-            return .writeMSR(index: run.pointee.msr.index, value: run.pointee.msr.data)
+            return .writeMSR(index: run.pointee.msr.index, value: run.pointee.msr.data, reason: run.pointee.msr.reason)
         case UInt32(KVM_EXIT_MEMORY_FAULT):
             let fault = ckvm_run_memory_fault(run)
             return .memoryFault(flags: fault.flags, gpa: fault.gpa, size: fault.size)

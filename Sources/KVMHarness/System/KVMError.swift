@@ -37,6 +37,11 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     case unexpectedExit(VcpuExit, rip: UInt64)
     /// The vCPU was kicked out of `KVM_RUN` (a deadline passed or another vCPU failed).
     case interrupted
+    /// `KVM_GET_MSRS` or `KVM_SET_MSRS` did not process the MSR: KVM does not emulate it for this vCPU, or refused
+    /// the value (`write`, nil for a read).
+    case msrNotProcessed(index: UInt32, write: UInt64?)
+    /// A method that answers an exit was called when the last exit was not one it answers.
+    case noExitToAnswer(expected: String, last: String)
 
     /// The errno behind the error, where there is one.
     public var errno: Errno? {
@@ -111,6 +116,17 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
             what = "expected a ucall, got \(exit.summary) at RIP \(hex(rip))"
         case .interrupted:
             what = "the vCPU was kicked out of KVM_RUN"
+        case .msrNotProcessed(let index, let write):
+            if let write {
+                what = "KVM_SET_MSRS refused \(hex(write)) for MSR \(hex(index)): KVM rejects that value for this vCPU "
+                    + "(a reserved bit, a feature the vCPU's CPUID lacks, or a device the VM lacks, such as an in-kernel "
+                    + "local APIC: createInterruptController())"
+            } else {
+                what = "KVM_GET_MSRS did not read MSR \(hex(index)): KVM does not emulate it for this vCPU "
+                    + "(see KVM.msrIndexList())"
+            }
+        case .noExitToAnswer(let expected, let last):
+            what = "no \(expected) exit to answer: the last exit was \(last); answer an exit before the next run"
         }
         if let hint { return "\(what): \(hint)" }
         return what

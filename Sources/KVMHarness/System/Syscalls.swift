@@ -197,6 +197,18 @@ func kvmIoctl<T>(_ fd: FileDescriptor, _ request: UInt, _ value: inout T, _ name
     }
 }
 
+/// An ioctl that fills or reads a byte buffer (a struct with a variable-length tail), retried on EINTR.
+func kvmIoctl(_ fd: FileDescriptor, _ request: UInt, _ buffer: inout [UInt8], _ name: @autoclosure () -> String)
+    throws(KVMError) -> CInt
+{
+    // SAFETY: the ioctl reads or writes at most the buffer's bytes (callers size it as the ioctl requires); the
+    // pointer lives for the call only.
+    let outcome: Result<CInt, KVMError> = buffer.withUnsafeMutableBytes { bytes in
+        Result { () throws(KVMError) in try kvmIoctl(fd, request, bytes.baseAddress!, name()) }
+    }
+    return try outcome.get()
+}
+
 /// Closes a file descriptor the library owns, ignoring errors: there is nothing useful to do about them in deinit
 /// (and close must not be retried on EINTR on Linux: the descriptor is gone either way).
 func closeQuietly(_ fd: FileDescriptor) {

@@ -30,9 +30,9 @@ public final class VCPU: @unchecked Sendable {
     /// The vCPU index (its `KVM_CREATE_VCPU` id and initial APIC ID).
     public let index: Int
     let fd: FileDescriptor
-    private let runMapping: HostMapping
+    let runMapping: HostMapping
     let run: UnsafeMutablePointer<kvm_run>
-    private let state: VMState
+    let state: VMState
     private let ucallAddress: UInt64
     private let physicalAddressBits: Int
 
@@ -51,6 +51,11 @@ public final class VCPU: @unchecked Sendable {
     @exclusivity(unchecked) public private(set) var lastUcallTransport: UcallTransport?
     /// The last exit that was not a ucall.
     @exclusivity(unchecked) public private(set) var lastExit: VcpuExit?
+
+    /// `kvm_run.kvm_valid_regs` as this object last set it (KVM never changes it).
+    @exclusivity(unchecked) var syncedRegistersMask: UInt64 = 0
+    /// Whether the test chose `syncedRegisters` itself, so the ucall path no longer adds to it.
+    @exclusivity(unchecked) var registersChosenByTest = false
 
     private let stopRequested = Atomic<Bool>(false)
     /// The thread inside `step()`, if any. `kick()` signals it with this lock held, and `step()` clears it with the
@@ -72,9 +77,11 @@ public final class VCPU: @unchecked Sendable {
         // SAFETY: the mapping is KVM_GET_VCPU_MMAP_SIZE bytes (at least sizeof(struct kvm_run)) of the vCPU's shared
         // kvm_run, page aligned, and lives as long as this VCPU; every read of `run` below goes through it.
         run = runMapping.base.assumingMemoryBound(to: kvm_run.self)
-        // Ask KVM to copy the registers into kvm_run on every exit: the ucall path needs CR3 (and RDI for the
-        // port-I/O transport), and reading them there saves an ioctl per exit.
-        ckvm_run_set_valid_regs(run, UInt64(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS))
+        // Ask KVM to copy the special registers into kvm_run on every exit: the ucall path needs CR3 for the page
+        // walk, and reading it there saves an ioctl per exit. The general-purpose registers are added the first
+        // time the vCPU makes a port-I/O ucall, which needs RDI (see `decodePIOUcall`).
+        syncedRegistersMask = UInt64(KVM_SYNC_X86_SREGS)
+        ckvm_run_set_valid_regs(run, syncedRegistersMask)
     }
 
     deinit { closeQuietly(fd) }
@@ -126,7 +133,7 @@ public final class VCPU: @unchecked Sendable {
         if reason == UInt32(KVM_EXIT_IO) && ckvm_run_io_port(run) == Self.ucallPort
             && ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_IN)
         {
-            return .ucall(try decodeUcall(at: ckvm_run_sync_regs(run).pointee.rdi, transport: .pio))
+            return .ucall(try decodePIOUcall())
         }
         let exit = VcpuExit.decode(run, mapSize: runMapping.size)
         lastExit = exit
@@ -156,10 +163,26 @@ public final class VCPU: @unchecked Sendable {
     /// The port of the x86 port-I/O ucall transport.
     public static let ucallPort = UInt16(UCALL_PIO_PORT)
 
+    /// The struct's address is in RDI: from `kvm_run` where KVM copies the general-purpose registers, otherwise by
+    /// `KVM_GET_REGS`, after which KVM is asked to copy them, as this vCPU uses the port-I/O transport.
+    private func decodePIOUcall() throws(KVMError) -> Ucall {
+        if syncedRegistersMask & UInt64(KVM_SYNC_X86_REGS) != 0 {
+            return try decodeUcall(at: ckvm_run_sync_regs(run).pointee.rdi, transport: .pio)
+        }
+        let rdi = try registers().rdi
+        if !registersChosenByTest {
+            syncedRegistersMask |= UInt64(KVM_SYNC_X86_REGS)
+            ckvm_run_set_valid_regs(run, syncedRegistersMask)
+        }
+        return try decodeUcall(at: rdi, transport: .pio)
+    }
+
     @inline(__always)
     private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
-        let memory = GuestVirtualMemory(
-            memory: state.memslots, cr3: ckvm_run_sync_sregs(run).pointee.cr3, physicalAddressBits: physicalAddressBits)
+        let cr3 =
+            syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0
+            ? ckvm_run_sync_sregs(run).pointee.cr3 : try specialRegisters().cr3
+        let memory = GuestVirtualMemory(memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits)
         let ucall = try UcallDecoder.decode(gva: gva, memory: memory)
         lastUcall = ucall
         lastUcallTransport = transport
@@ -201,11 +224,19 @@ public final class VCPU: @unchecked Sendable {
 
     // MARK: - Registers
 
-    /// The general-purpose registers KVM copied into `kvm_run` at the last exit (no ioctl).
-    public var lastExitRegisters: kvm_regs { ckvm_run_sync_regs(run).pointee }
+    /// The general-purpose registers at the last exit: the copy in `kvm_run` where KVM makes one
+    /// (`syncedRegisters` has `.general`), otherwise read with `KVM_GET_REGS` (zeros if that fails).
+    public var lastExitRegisters: kvm_regs {
+        if syncedRegistersMask & UInt64(KVM_SYNC_X86_REGS) != 0 { return ckvm_run_sync_regs(run).pointee }
+        return (try? registers()) ?? kvm_regs()
+    }
 
-    /// The special registers KVM copied into `kvm_run` at the last exit (no ioctl).
-    public var lastExitSpecialRegisters: kvm_sregs { ckvm_run_sync_sregs(run).pointee }
+    /// The special registers at the last exit: the copy in `kvm_run` where KVM makes one (`syncedRegisters` has
+    /// `.special`, the default), otherwise read with `KVM_GET_SREGS` (zeros if that fails).
+    public var lastExitSpecialRegisters: kvm_sregs {
+        if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 { return ckvm_run_sync_sregs(run).pointee }
+        return (try? specialRegisters()) ?? kvm_sregs()
+    }
 
     /// The general-purpose registers (`KVM_GET_REGS`).
     public func registers() throws(KVMError) -> kvm_regs {
@@ -238,6 +269,15 @@ public final class VCPU: @unchecked Sendable {
         var events = kvm_vcpu_events()
         try kvmIoctl(fd, CKVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS")
         return events
+    }
+
+    /// Translates a guest-virtual address through the vCPU's current paging mode and page tables
+    /// (`KVM_TRANSLATE`): the guest-physical address and whether the mapping is valid, writable and user-accessible.
+    public func translate(_ gva: UInt64) throws(KVMError) -> kvm_translation {
+        var translation = kvm_translation()
+        translation.linear_address = gva
+        try kvmIoctl(fd, CKVM_TRANSLATE, &translation, "KVM_TRANSLATE")
+        return translation
     }
 
     /// Sets the CPUID the guest sees (`KVM_SET_CPUID2`). Set it before the special registers: KVM derives the

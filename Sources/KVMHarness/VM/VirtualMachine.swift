@@ -14,6 +14,8 @@ final class VMState: @unchecked Sendable {
     var backings: [HostMapping] = []
     var ucallAddress: UInt64 = 0
     let physicalAddressBits: Int
+    /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
+    var hasInterruptController = false
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -127,6 +129,21 @@ public final class VirtualMachine: @unchecked Sendable {
         try registerAllocatedRAM()
     }
 
+    /// A VM over `other`'s memory and harness structures, with `state`'s new VM file descriptor (`recreate()`).
+    init(recreating other: VirtualMachine, state: VMState) {
+        kvm = other.kvm
+        configuration = other.configuration
+        self.state = state
+        allocator = other.allocator
+        pageTables = other.pageTables
+        virtualAddressBits = other.virtualAddressBits
+        loadedRanges = other.loadedRanges
+        nextSlot = other.nextSlot
+        nextSharedGPA = other.nextSharedGPA
+        ram = other.ram
+        registeredRAM = other.registeredRAM
+    }
+
     /// Registers guest RAM with KVM up to what the page allocator has handed out, in slots that double in size.
     ///
     /// KVM's cost of a memslot (its reverse maps, on hosts that use a shadow MMU) grows with the slot, so a VM with
@@ -165,6 +182,17 @@ public final class VirtualMachine: @unchecked Sendable {
         try self.init(configuration: configuration, kvm: kvm)
         guard vcpus >= 1 else { throw .invalidArgument("a VM needs at least one vCPU, not \(vcpus)") }
         for _ in 0..<vcpus { try addVCPU(entry: entry, arguments: arguments) }
+    }
+
+    /// Creates a VM running in-process C code on `vcpus` vCPUs, each with its own entry arguments: `arguments(i)`
+    /// for vCPU `i` (for example `{ [UInt64($0)] }` to give each vCPU its index).
+    public convenience init(
+        entry: GuestFunction, vcpus: Int, configuration: Configuration = Configuration(), kvm: KVM? = nil,
+        arguments: (_ vcpu: Int) -> [UInt64]
+    ) throws(KVMError) {
+        try self.init(configuration: configuration, kvm: kvm)
+        guard vcpus >= 1 else { throw .invalidArgument("a VM needs at least one vCPU, not \(vcpus)") }
+        for index in 0..<vcpus { try addVCPU(entry: entry, arguments: arguments(index)) }
     }
 
     // MARK: - Memory
@@ -337,8 +365,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// Writes the ucall address into the guest's copy of the guest runtime's `ucall_exit_mmio_addr`, if the object
     /// that holds it is loaded.
     private func publishUcallAddressToGuestRuntime() {
-        // SAFETY: taking the address of the guest runtime's global; the host never writes through it.
-        let global = withUnsafeMutablePointer(to: &ucall_exit_mmio_addr) { UInt64(UInt(bitPattern: $0)) }
+        let global = UInt64(UInt(bitPattern: ucall_exit_mmio_addr_location()))
         if isLoaded(global) { try? write(state.ucallAddress, at: global) }
     }
 
@@ -395,6 +422,19 @@ public final class VirtualMachine: @unchecked Sendable {
             try loadCode(containing: entry.address)
         }
         return try addVCPU(entryAddress: entry.address, arguments: arguments)
+    }
+
+    /// Creates a vCPU with id `id` and leaves it as KVM makes it: in its reset state (real mode at the reset
+    /// vector, no CPUID set), without the harness's set-up, and outside `vcpus`, so `run()` does not drive it.
+    /// For tests of vCPU creation itself (ids up to `KVM_CAP_MAX_VCPU_ID`, `KVM_CAP_MAX_VCPUS` of them) and of
+    /// the reset state.
+    ///
+    /// - Throws: `.ioctlFailed("KVM_CREATE_VCPU")` with KVM's errno (EINVAL for an id at or above
+    ///   `KVM_CAP_MAX_VCPU_ID`, EEXIST for an id in use).
+    public func addBareVCPU(id: Int) throws(KVMError) -> VCPU {
+        guard id >= 0, id <= Int(UInt32.max) else { throw .invalidArgument("a vCPU id is a 32-bit value, not \(id)") }
+        let vcpuFD = FileDescriptor(rawValue: try kvmIoctl(state.fd, CKVM_CREATE_VCPU, UInt(id), "KVM_CREATE_VCPU"))
+        return try VCPU(index: id, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
     }
 
     /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own

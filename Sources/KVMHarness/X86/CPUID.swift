@@ -8,6 +8,9 @@ public struct CPUIDTable: Sendable {
     /// The entries, in KVM's order.
     public var entries: [kvm_cpuid_entry2]
 
+    /// A table of these entries (none for an empty CPUID, which `KVM_SET_CPUID2` also takes).
+    public init(entries: [kvm_cpuid_entry2] = []) { self.entries = entries }
+
     /// Reads what KVM supports on this host (`KVM_GET_SUPPORTED_CPUID`), growing the buffer on E2BIG.
     static func supported(by fd: FileDescriptor) throws(KVMError) -> CPUIDTable {
         var capacity = 128

@@ -6,5 +6,7 @@
 #include "guest_string.h"
 #include "guest_printf.h"
 #include "guest_assert.h"
+#include "processor.h"
+#include "x86_features.h"
 
 #endif

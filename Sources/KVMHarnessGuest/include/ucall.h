@@ -74,6 +74,11 @@ disable_sanitizer_instrumentation)), apply_to = function)")
 /// into the guest's copy of this variable before the guest runs; in the host process it stays 0.
 extern uint64_t ucall_exit_mmio_addr GUEST_GLOBAL;
 
+/// The address of `ucall_exit_mmio_addr` in this process, which is also its guest-virtual address (for the host
+/// library, which writes each VM's copy there: taking the address in C is not an access of the variable, while
+/// Swift's `&` is one, which ThreadSanitizer reports when VMs are made on several threads at once).
+uint64_t *ucall_exit_mmio_addr_location(void);
+
 // The inline helpers are compiled like guest code (general-purpose registers only), so that they can be inlined
 // into code between GUEST_CODE_BEGIN and GUEST_CODE_END.
 GUEST_CODE_BEGIN

@@ -37,6 +37,11 @@
 /// End of the reserved region (exclusive).
 #define KVMH_RESERVED_END 0xFFFFFFFFFFFFF000ULL
 
+/// The value in R9 that marks an instruction run by a guest `_safe` function (processor.h): an exception whose
+/// RIP equals R10 resumes at R11 with the vector in R9 and the error code in R10. ("KVMHSAFE" in ASCII; no suffix,
+/// so that the assembler takes it too.)
+#define KVMH_SAFE_MAGIC 0x45464153484D564B
+
 /// Size of the stub table entries: vector N's entry point is at KVMH_STUBS_GVA + N * KVMH_STUB_ENTRY_SIZE.
 #define KVMH_STUB_ENTRY_SIZE 16
 

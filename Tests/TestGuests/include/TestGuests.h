@@ -72,5 +72,37 @@ void guest_thread_local(void);
 void guest_ucall_points_at_host(uint64_t host_address);
 /// SYNC(1), then HLT with interrupts off.
 void guest_halts(void);
+/// processor.h: SYNC(1, rdmsr_safe vector, value, wrmsr_safe vector) for a made-up MSR, SYNC(2, vector, read) for
+/// the TSC MSR, SYNC(3, vector, CR4 unchanged) for a reserved CR4 bit, SYNC(4, LM, NX, PAE), DONE.
+void guest_safe_forms(void);
+
+// MARK: - Ports of the kernel's x86 selftests (Tests/TestGuests/selftests/)
+
+/// sync_regs_test: `in` from the ucall port with a NONE ucall in RDI, then RBX += 1, forever.
+void guest_sync_regs_loop(void);
+/// userspace_io_test: string INs from port 0x80 (counts 2, 3, 8192), then checks the 8 KiB of host data.
+void guest_userspace_io(void);
+/// cpuid_test: SYNC(1), CPUID for each (leaf, subleaf) pair of `leaves` into `out` (EAX, EBX, ECX, EDX each),
+/// SYNC(2), asserts the largest KVM leaf is 0x40000001, DONE.
+void guest_cpuid_readback(uint64_t leaves, uint64_t count, uint64_t out);
+/// userspace_msr_exit_test: RDMSR/WRMSR of XSS, FLUSH_CMD and a made-up MSR under a denying filter.
+void guest_user_msr_filter_allow(void);
+/// userspace_msr_exit_test: MSRs trapped by a default-deny filter, SYNC(0), the same untrapped.
+void guest_user_msr_filter_deny(void);
+/// userspace_msr_exit_test: FS_BASE trapped, SYNC(0), then GS_BASE trapped.
+void guest_user_msr_permission_bitmap(void);
+/// state_test: SYNC(1); with `use_xsave`, enables every XSAVE component and touches each; SYNC(2); DONE.
+void guest_state(uint64_t use_xsave);
+/// SYNC(1, XCR0 as XGETBV reads it), DONE.
+void guest_xgetbv_probe(void);
+/// debug_regs: a pending self-IPI, then INT3, a NOP, a store, a single-stepped STI..CLI run, MOV from DR0; DONE.
+void guest_debug_regs(void);
+/// debug_regs: where guest_debug_regs's labels are: 0 INT3, 1 NOP, 2 after the store, 3 STI, 4 MOV from DR0,
+/// 5 the store.
+uint64_t guest_debug_label(uint64_t which);
+/// debug_regs: the address of the word the data breakpoint watches.
+uint64_t guest_debug_value_address(void);
+/// userspace_msr_exit_test: steps over the test RDMSR/WRMSR that fault, counting them.
+void guest_user_msr_gp_handler(struct ex_regs *regs);
 
 #endif
