@@ -58,10 +58,10 @@ package struct ImageRequirements: Sendable, Equatable {
                 }
                 capabilities.append(capability)
             case "cpu":
-                guard let feature = CPUFeature.named(value) else {
+                guard let feature = CPUFeatureNames.feature(named: value) else {
                     throw RequirementError(
                         "cpu=\(value) is not a CPU feature this tool knows: one of "
-                            + CPUFeature.all.map(\.name).joined(separator: ", "))
+                            + CPUFeatureNames.names.joined(separator: ", "))
                 }
                 cpuFeatures.append(feature)
             default:
@@ -116,14 +116,14 @@ package struct ImageRequirements: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - check: `KVM_CHECK_EXTENSION` on the system descriptor.
-    ///   - offers: whether KVM's supported CPUID has a feature (`CPUFeature.isOffered(by:)`).
+    ///   - offers: whether KVM's supported CPUID has a feature (`KVM.supports(_:)`).
     package func missing(check: (Capability) -> Int32, offers: (CPUFeature) -> Bool) -> String? {
         var reasons: [String] = []
         for capability in capabilities where check(capability) <= 0 {
             reasons.append("KVM lacks \(capability.name)")
         }
         for feature in cpuFeatures where !offers(feature) {
-            reasons.append("KVM does not offer CPU feature \(feature.name) (\(feature.location))")
+            reasons.append("KVM does not offer CPU feature \(feature.name) (\(CPUFeatureNames.location(of: feature)))")
         }
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }

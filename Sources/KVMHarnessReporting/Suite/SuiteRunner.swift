@@ -63,8 +63,7 @@ package enum SuiteRunner {
         } catch {
             return finish(1, .unusable("\(image.path): \(error.message)"))
         }
-        let cpuid = kvm.supportedCPUID
-        if let missing = requirements.missing(check: kvm.check, offers: { $0.isOffered(by: cpuid) }) {
+        if let missing = requirements.missing(check: kvm.check, offers: kvm.supports) {
             return finish(requirements.vcpus, .skipped(missing))
         }
         let vm: VirtualMachine

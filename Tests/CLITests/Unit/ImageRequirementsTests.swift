@@ -46,12 +46,23 @@ struct ImageRequirementsTests {
         #expect(requirements.missing(check: { _ in 1 }, offers: { _ in true }) == nil)
     }
 
-    @Test("the feature table names the SDM's bits")
+    @Test("the feature table names the SDM's bits, as the library's features where it has them")
     func features() throws {
-        let svm = try #require(CPUFeature.named("SVM"))
-        #expect(svm.location == "CPUID.(EAX=0x80000001,ECX=0):ECX[2]")
-        #expect(try #require(CPUFeature.named("avx512f")).location == "CPUID.(EAX=0x7,ECX=0):EBX[16]")
-        #expect(try #require(CPUFeature.named("xsaves")).location == "CPUID.(EAX=0xd,ECX=1):EAX[3]")
-        #expect(Set(CPUFeature.all.map(\.name)).count == CPUFeature.all.count)
+        let svm = try #require(CPUFeatureNames.feature(named: "SVM"))
+        #expect(CPUFeatureNames.location(of: svm) == "CPUID.(EAX=0x80000001,ECX=0):ECX[2]")
+        let avx512f = try #require(CPUFeatureNames.feature(named: "avx512f"))
+        #expect(CPUFeatureNames.location(of: avx512f) == "CPUID.(EAX=0x7,ECX=0):EBX[16]")
+        let xsaves = try #require(CPUFeatureNames.feature(named: "xsaves"))
+        #expect(CPUFeatureNames.location(of: xsaves) == "CPUID.(EAX=0xd,ECX=1):EAX[3]")
+        #expect(Set(CPUFeatureNames.names).count == CPUFeatureNames.names.count)
+        let library: [(String, CPUFeature)] = [
+            ("vmx", .vmx), ("svm", .svm), ("x2apic", .x2apic), ("xsave", .xsave), ("la57", .la57), ("lm", .lm),
+            ("nx", .nx), ("rdtscp", .rdtscp), ("smep", .smep), ("pdcm", .pdcm), ("xsaves", .xsaves),
+        ]
+        for (name, feature) in library {
+            let mine = try #require(CPUFeatureNames.feature(named: name))
+            #expect([mine.function, mine.index] == [feature.function, feature.index], "\(name)")
+            #expect([mine.register, mine.bit] == [feature.register, feature.bit], "\(name)")
+        }
     }
 }

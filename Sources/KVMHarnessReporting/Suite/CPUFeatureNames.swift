@@ -1,53 +1,35 @@
 import KVMHarness
 
-/// A CPU feature an image can require, named as Linux names it in /proc/cpuinfo, with the CPUID bit that says
-/// whether KVM offers it to guests (`KVM_GET_SUPPORTED_CPUID`).
+/// The CPU features an image can require by name (`cpu=vmx`), named as Linux names them in /proc/cpuinfo, as the
+/// library's `CPUFeature` values whose bit says whether KVM offers the feature to guests
+/// (`KVM_GET_SUPPORTED_CPUID`).
 ///
-/// A small table for the suite runner's `cpu=` requirements; the names and bits are the Intel SDM's and AMD APM's
-/// CPUID tables, spelled as the kernel's `arch/x86/include/asm/cpufeatures.h` flags print.
-package struct CPUFeature: Sendable, Equatable {
-    /// Which CPUID output register holds the bit.
-    package enum Register: String, Sendable {
-        case eax, ebx, ecx, edx
-    }
-
-    /// The name, lower case ("vmx", "x2apic", "avx512f").
-    package var name: String
-    /// The CPUID leaf (EAX input).
-    package var function: UInt32
-    /// The CPUID sub-leaf (ECX input).
-    package var index: UInt32
-    /// The output register.
-    package var register: Register
-    /// The bit in that register.
-    package var bit: UInt32
-
-    /// Whether `cpuid` (KVM's supported CPUID) has the feature's bit set.
-    package func isOffered(by cpuid: CPUIDTable) -> Bool {
-        guard let entry = cpuid.entry(function: function, index: index) else { return false }
-        let value: UInt32
-        switch register {
-        case .eax: value = entry.eax
-        case .ebx: value = entry.ebx
-        case .ecx: value = entry.ecx
-        case .edx: value = entry.edx
-        }
-        return value & (1 << bit) != 0
-    }
-
-    /// Where the bit is, for messages: "CPUID.(EAX=0x1,ECX=0):ECX[5]".
-    package var location: String {
-        "CPUID.(EAX=\(hex(function)),ECX=\(index)):\(register.rawValue.uppercased())[\(bit)]"
+/// The names and bits are the Intel SDM's and AMD APM's CPUID tables, spelled as the kernel's
+/// `arch/x86/include/asm/cpufeatures.h` flags print; the table is wider than the library's named features, since
+/// an image may need any of them.
+package enum CPUFeatureNames {
+    /// Which CPUID output register holds a bit, as `CPUFeature.register` numbers them.
+    private enum Register: Int {
+        case eax = 0, ebx, ecx, edx
     }
 
     /// The feature called `name` (case-insensitive), or nil.
-    package static func named(_ name: String) -> CPUFeature? {
+    package static func feature(named name: String) -> CPUFeature? {
         let key = name.lowercased()
         return all.first { $0.name == key }
     }
 
+    /// Every name the table knows, in table order.
+    package static var names: [String] { all.map(\.name) }
+
+    /// Where a feature's bit is, for messages: "CPUID.(EAX=0x1,ECX=0):ECX[5]".
+    package static func location(of feature: CPUFeature) -> String {
+        let register = ["EAX", "EBX", "ECX", "EDX"][min(max(feature.register, 0), 3)]
+        return "CPUID.(EAX=\(hex(feature.function)),ECX=\(feature.index)):\(register)[\(feature.bit)]"
+    }
+
     /// Every feature the table knows, by leaf.
-    package static let all: [CPUFeature] =
+    private static let all: [CPUFeature] =
         bits(0x1, 0, .ecx, [
             ("sse3", 0), ("pclmulqdq", 1), ("monitor", 3), ("vmx", 5), ("smx", 6), ("est", 7), ("ssse3", 9),
             ("fma", 12), ("cx16", 13), ("pdcm", 15), ("pcid", 17), ("sse4_1", 19), ("sse4_2", 20), ("x2apic", 21),
@@ -75,8 +57,10 @@ package struct CPUFeature: Sendable, Equatable {
         + bits(0x8000_0001, 0, .edx, [("syscall", 11), ("nx", 20), ("pdpe1gb", 26), ("rdtscp", 27), ("lm", 29)])
 
     private static func bits(
-        _ function: UInt32, _ index: UInt32, _ register: Register, _ names: [(String, UInt32)]
+        _ function: UInt32, _ index: UInt32, _ register: Register, _ names: [(String, Int)]
     ) -> [CPUFeature] {
-        names.map { CPUFeature(name: $0.0, function: function, index: index, register: register, bit: $0.1) }
+        names.map {
+            CPUFeature(name: $0.0, function: function, index: index, register: register.rawValue, bit: $0.1)
+        }
     }
 }
