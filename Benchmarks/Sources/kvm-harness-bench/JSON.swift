@@ -37,6 +37,26 @@ indirect enum JSON: Sendable {
         }
     }
 
-    /// The library's JSON string escaping, so the results file and the CLI's events escape alike.
-    private static func quote(_ text: String) -> String { JSONValue.string(text).description }
+    /// `text` as a JSON string (RFC 8259 escapes). The CLI's renderer (JSONValue) lives in KVMHarnessReporting,
+    /// which is not a product, so another package cannot use it.
+    private static func quote(_ text: String) -> String {
+        var output = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let digits = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return output + "\""
+    }
 }
