@@ -31,8 +31,7 @@ cc=$(find_compiler)
 
 images="$root/Examples/images"
 runtime="$root/Sources/KVMHarnessGuest"
-# The harness's layout (kvmh_layout.h), which the guest runtime's processor.h includes.
-stubs="$root/Sources/KVMHarnessStubs"
+layout="$root/Sources/KVMHarnessStubs/include" # kvmh_layout.h, for processor.h's _safe fixup protocol
 linker_script="$images/guest-image.ld"
 
 # Freestanding x86-64 code at a fixed address: no PIC (the image is ET_EXEC at 0x400000); no red zone (an
@@ -47,7 +46,7 @@ cflags=(
     -ffunction-sections -fdata-sections
     "-fmacro-prefix-map=$root/="
     -Wall -Wextra -Werror
-    -I "$runtime/include" -I "$stubs/include" -I "$images"
+    -I "$runtime/include" -I "$layout" -I "$images"
 )
 ldflags=(
     --target=x86_64-unknown-linux-gnu -fuse-ld=lld -nostdlib -static
@@ -55,7 +54,7 @@ ldflags=(
 )
 
 # Everything an image depends on: if any of it is newer than the image, rebuild.
-dependencies=("$0" "$linker_script" "$images"/*.h "$runtime"/*.c "$runtime"/include/*.h "$stubs"/include/*.h)
+dependencies=("$0" "$linker_script" "$images"/*.h "$runtime"/*.c "$runtime"/include/*.h "$layout"/*.h)
 
 newest_dependency() {
     local newest=""

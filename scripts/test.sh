@@ -76,8 +76,10 @@ run_phase "all tests" "$@"
 
 if [ "${KVMHARNESS_SKIP_RELEASE:-0}" != 1 ]; then
     echo "test.sh: the in-process guest suites again, with guest code built for release"
+    # The core suites, and every port of a kernel selftest (each suite in Tests/KVMHarnessTests/Selftests/).
+    ports=$(sed -nE 's/^(final class|struct) ([A-Za-z0-9_]+).*/\2/p' Tests/KVMHarnessTests/Selftests/*.swift | paste -sd'|')
     run_phase "release-built guests" -c release --scratch-path .build-release \
-        --filter "CoreKVMTests|GuestReportingTests|HostileGuestTests|CoreXCTests|GuestFailureLocationXCTests"
+        --filter "CoreKVMTests|GuestReportingTests|HostileGuestTests|GuestProcessorTests|CoreXCTests|GuestFailureLocationXCTests${ports:+|$ports}"
 fi
 
 if [ "${KVMHARNESS_SKIP_DEPENDENT:-0}" != 1 ]; then

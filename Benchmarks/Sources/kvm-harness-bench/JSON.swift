@@ -1,3 +1,4 @@
+import Foundation
 import KVMHarness
 
 /// A JSON value with ordered object keys, enough for the results file.
@@ -37,26 +38,9 @@ indirect enum JSON: Sendable {
         }
     }
 
-    /// `text` as a JSON string (RFC 8259 escapes). The CLI's renderer (JSONValue) lives in KVMHarnessReporting,
-    /// which is not a product, so another package cannot use it.
+    /// A JSON string literal for `text`, escaped by Foundation's encoder (the library's own renderer is internal
+    /// to the CLI).
     private static func quote(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let digits = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return output + "\""
+        (try? JSONEncoder().encode(text)).flatMap { String(data: $0, encoding: .utf8) } ?? "\"\""
     }
 }

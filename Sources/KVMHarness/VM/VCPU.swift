@@ -58,9 +58,12 @@ public final class VCPU: @unchecked Sendable {
     @exclusivity(unchecked) var registersChosenByTest = false
 
     private let stopRequested = Atomic<Bool>(false)
-    /// The thread inside `step()`, if any. `kick()` signals it with this lock held, and `step()` clears it with the
-    /// lock held before returning, so a signalled thread is always alive.
-    private let drivingThread = Locked<pthread_t?>(nil)
+    /// The thread inside `step()` (its `pthread_t`), or 0. `kick()` signals it only while counted in
+    /// `kicksInFlight`, and `step()`, after clearing it, waits for that count to drop to 0 before returning, so a
+    /// signalled thread is always alive (see `leaveStep()`). Atomics rather than a lock: this is on every exit.
+    private let drivingThread = Atomic<UInt>(0)
+    /// The `kick()` calls between reading `drivingThread` and finishing `pthread_kill`.
+    private let kicksInFlight = Atomic<Int>(0)
 
     init(index: Int, fd: FileDescriptor, mmapSize: Int, state: VMState) throws(KVMError) {
         self.index = index
@@ -100,9 +103,8 @@ public final class VCPU: @unchecked Sendable {
         // Threads inherit their creator's signal mask, and libdispatch's workers block every signal: make sure this
         // thread can take a kick (once per thread), then let kick() find it for as long as it is in here.
         ckvm_unblock_kick_signal_once()
-        let thread = pthread_self()
-        drivingThread.withLock { $0 = thread }
-        defer { drivingThread.withLock { $0 = nil } }
+        drivingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        defer { leaveStep() }
         let started = measuresExitTimes ? monotonicNanoseconds() : 0
         while system_ioctl(fd.rawValue, CKVM_RUN, 0) < 0 {
             let error = Glibc.errno
@@ -201,16 +203,29 @@ public final class VCPU: @unchecked Sendable {
     public func kick() {
         stopRequested.store(true, ordering: .sequentiallyConsistent)
         ckvm_run_set_immediate_exit(run, 1)
-        drivingThread.withLock { thread in
-            if let thread { pthread_kill(thread, KickSignal.number) }
-        }
+        kicksInFlight.add(1, ordering: .sequentiallyConsistent)
+        let thread = drivingThread.load(ordering: .sequentiallyConsistent)
+        if thread != 0 { pthread_kill(pthread_t(thread), KickSignal.number) }
+        kicksInFlight.subtract(1, ordering: .sequentiallyConsistent)
     }
 
     /// Whether `kick()` was called and not cleared.
     public var isKicked: Bool { stopRequested.load(ordering: .sequentiallyConsistent) }
 
     /// Whether a thread is inside `step()` now (the thread a kick would signal).
-    package var isDriven: Bool { drivingThread.withLock { $0 != nil } }
+    package var isDriven: Bool { drivingThread.load(ordering: .sequentiallyConsistent) != 0 }
+
+    /// Clears `drivingThread`, then waits until no `kick()` can still be signalling this thread.
+    ///
+    /// Why this is enough, in the single total order of sequentially consistent operations: a kick that read this
+    /// thread's id incremented `kicksInFlight` before that read, and the read came before the store of 0 here (it
+    /// saw the id), so the load of `kicksInFlight` below comes after the increment and sees it until the kick has
+    /// finished its `pthread_kill`. A kick that reads 0 signals nobody.
+    @inline(__always)
+    private func leaveStep() {
+        drivingThread.store(0, ordering: .sequentiallyConsistent)
+        while kicksInFlight.load(ordering: .sequentiallyConsistent) != 0 { sched_yield() }
+    }
 
     /// Lets the vCPU run again after a kick.
     public func clearKick() {
