@@ -26,6 +26,11 @@ else
     echo "test.sh: no /dev/kvm: KVM tests will skip with the reason"
 fi
 
+# The independent checkers the CLI tests hold `kvm-harness test`'s reports against: the kernel's kunit.py (from
+# Debian's linux-source-6.12, installed here when this runs as root) and the JUnit schema with the xmlschema
+# validator (from PyPI). The tests install them too if this did not; where they cannot be had, they skip with why.
+bash scripts/install-report-checkers.sh || echo "test.sh: a report checker is unavailable (see the line above)"
+
 passed=0
 skips_allowed=0
 

@@ -2,6 +2,8 @@
 // and the harness stops vCPU 0 instead of waiting for the timeout.
 #include "guest_image.h"
 
+KVM_HARNESS_REQUIRES("vcpus=2");
+
 void guest_main(uint64_t vcpu_index) {
     GUEST_SYNC_ARGS(1, vcpu_index);
     if (vcpu_index == 0) {

@@ -92,7 +92,21 @@ package enum ImageRun {
                 message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)",
                 exitStatus: ExitStatus.unusable)
         }
-        let kvm = try openKVM(path: configuration.devicePath)
+        return try prepare(configuration, image: image, kvm: try openKVM(path: configuration.devicePath))
+    }
+
+    /// Builds a VM with `image` (already read from `configuration.imagePath`) loaded and `vcpuCount` vCPUs at its
+    /// entry point, vCPU i with RDI = i, on the KVM handle `kvm`.
+    ///
+    /// - Throws: a `RunSetupError` with status 2 (unusable image or request) or 4 (host cannot run guests).
+    package static func prepare(_ configuration: Configuration, image: ELFImage, kvm: KVM) throws(RunSetupError)
+        -> VirtualMachine
+    {
+        guard configuration.vcpuCount >= 1 else {
+            throw RunSetupError(
+                message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)",
+                exitStatus: ExitStatus.unusable)
+        }
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(
@@ -134,28 +148,75 @@ package enum ImageRun {
     ///
     /// - Returns: the process exit status: 0 done, 1 guest failure, 2 unusable image or request, 3 timeout,
     ///   4 host cannot run guests.
+    ///
+    /// With `record`, the run's record (docs/guest-image-abi.md, "Run records") is written there at the end,
+    /// setup failures included.
     package static func execute(
-        _ configuration: Configuration, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
-        diagnose: (String) -> Void
+        _ configuration: Configuration, format: OutputFormat, record: RecordRequest? = nil,
+        write: @escaping @Sendable (String) -> Void, diagnose: (String) -> Void
     ) -> Int32 {
         let options = ReportingOptions(
             deadline: configuration.deadline, trace: configuration.trace, statistics: configuration.statistics)
         return execute(
-            title: configuration.imagePath, options: options, format: format, write: write, diagnose: diagnose
+            title: configuration.imagePath, options: options, format: format, record: record, write: write,
+            diagnose: diagnose
         ) { () throws(RunSetupError) in try prepare(configuration) }
+    }
+
+    /// Where `run --record` writes its record, the name the image is recorded under, and the command line.
+    package struct RecordRequest: Sendable {
+        /// The record file, already opened.
+        package var file: OutputFile
+        /// The image as the record names it.
+        package var image: SuiteImage
+        /// The command line.
+        package var command: [String]
+        /// The KVM device, for the host's description.
+        package var devicePath: String
+
+        /// A record request with these fields.
+        package init(file: OutputFile, image: SuiteImage, command: [String], devicePath: String = KVM.defaultPath) {
+            self.file = file
+            self.image = image
+            self.command = command
+            self.devicePath = devicePath
+        }
+
+        /// Writes the record of `result`; a write failure goes to `diagnose`.
+        ///
+        /// - Returns: whether it was written.
+        func write(_ result: ImageResult, diagnose: (String) -> Void) -> Bool {
+            let host = (try? KVM.shared(path: devicePath)).map { HostDescription.gather(kvm: $0) }
+            let text = ([RunRecord.headerLine(host: host, command: command)] + RunRecord.lines(for: result))
+                .joined(separator: "\n") + "\n"
+            guard let problem = file.write(text) else { return true }
+            diagnose(problem)
+            return false
+        }
     }
 
     /// Builds a VM with `prepare` and runs it as `execute(_:format:write:diagnose:)` does: for guests that are
     /// not images, such as in-process C code. `title` names the guest in the text header line.
     package static func execute(
-        title: String, options: ReportingOptions, format: OutputFormat, write: @escaping @Sendable (String) -> Void,
-        diagnose: (String) -> Void, prepare: () throws(RunSetupError) -> VirtualMachine
+        title: String, options: ReportingOptions, format: OutputFormat, record: RecordRequest? = nil,
+        write: @escaping @Sendable (String) -> Void, diagnose: (String) -> Void,
+        prepare: () throws(RunSetupError) -> VirtualMachine
     ) -> Int32 {
+        let start = ContinuousClock.now
         let vm: VirtualMachine
         do {
             vm = try prepare()
         } catch {
             diagnose(error.message)
+            if let record {
+                let outcome: ImageResult.Outcome =
+                    error.exitStatus == ExitStatus.hostUnavailable
+                    ? .hostUnavailable(error.message) : .unusable(error.message)
+                let result = ImageResult(
+                    image: record.image, vcpus: 1, outcome: outcome,
+                    elapsedNanoseconds: nanoseconds(ContinuousClock.now - start))
+                _ = record.write(result, diagnose: diagnose)
+            }
             return error.exitStatus
         }
         if format == .text {
@@ -165,7 +226,20 @@ package enum ImageRun {
                     + "\(ByteCount(vm.configuration.memorySize)) of guest RAM, "
                     + "ucall MMIO address \(hex(vm.ucallAddress)), timeout \(deadline)")
         }
-        return vm.runReporting(options) { write(RunEventFormatter.format($0, as: format)) }.result.exitStatus
+        guard let record else {
+            return vm.runReporting(options) { write(RunEventFormatter.format($0, as: format)) }.result.exitStatus
+        }
+        let events = Locked<[RunEvent]>([])
+        let summary = vm.runReporting(options) { event in
+            events.withLock { $0.append(event) }
+            write(RunEventFormatter.format(event, as: format))
+        }
+        let result = ImageResult(
+            image: record.image, vcpus: vm.vcpus.count, outcome: .ran(summary), events: events.withLock { $0 },
+            elapsedNanoseconds: nanoseconds(ContinuousClock.now - start))
+        let written = record.write(result, diagnose: diagnose)
+        return written || summary.result.exitStatus != ExitStatus.success
+            ? summary.result.exitStatus : ExitStatus.guestFailure
     }
 
     private static func nanoseconds(_ duration: Duration) -> UInt64 {

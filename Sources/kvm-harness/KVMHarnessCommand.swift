@@ -14,7 +14,10 @@ struct KVMHarnessCommand: ParsableCommand {
             The guest image ABI and the JSON event schema are in docs/guest-image-abi.md.
             """,
         version: kvmHarnessVersion,
-        subcommands: [RunCommand.self, ProbeCommand.self, ExitsCommand.self, DemoCommand.self])
+        subcommands: [
+            RunCommand.self, TestCommand.self, DiffCommand.self, ProbeCommand.self, ExitsCommand.self,
+            DemoCommand.self,
+        ])
 
     /// Parses and runs like ArgumentParser's default `main()`, but reports usage errors with status 2 (the
     /// documented status) instead of ArgumentParser's 64.

@@ -44,6 +44,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "After the run, print KVM's binary statistics for the VM and each vCPU (KVM_GET_STATS_FD).")
     var stats = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write a run record (the host, the run's events and verdict) to this file, for kvm-harness diff.",
+            valueName: "PATH"))
+    var record: String?
+
     func validate() throws {
         guard vcpus >= 1 else { throw ValidationError("--vcpus must be at least 1, not \(vcpus)") }
         guard (1...1_048_576).contains(memory) else {
@@ -63,7 +69,19 @@ struct RunCommand: ParsableCommand {
         let configuration = ImageRun.Configuration(
             imagePath: image, vcpuCount: vcpus, memorySize: memory << 20, ucallAddress: ucallGPA?.value,
             deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device)
-        let status = ImageRun.execute(configuration, format: output.format, write: printLine, diagnose: printError)
+        var recordRequest: ImageRun.RecordRequest?
+        if let record {
+            do {
+                recordRequest = ImageRun.RecordRequest(
+                    file: try OutputFile(path: record, purpose: "run record"), image: SuiteImage(imagePath: image),
+                    command: CommandLine.arguments, devicePath: device.device)
+            } catch {
+                printError(error.message)
+                throw ExitCode(error.exitStatus)
+            }
+        }
+        let status = ImageRun.execute(
+            configuration, format: output.format, record: recordRequest, write: printLine, diagnose: printError)
         if status != ExitStatus.success { throw ExitCode(status) }
     }
 }

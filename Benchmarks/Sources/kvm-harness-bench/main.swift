@@ -18,7 +18,7 @@ struct Options {
     var allocationsTool: String?
     var only: Set<String>?
 
-    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "cli"]
+    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "cli", "suite"]
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -209,6 +209,12 @@ func runBenchmarks(_ options: Options) throws -> Int32 {
     if options.includes("cli") {
         rows += try CLIThroughput(
             cliPath: options.cliPath, imagePath: options.imagePath, rounds: parameters.cliRounds, directory: directory
+        ).measure(log: log)
+    }
+    if options.includes("suite") {
+        rows += try SuiteRunnerCost(
+            cliPath: options.cliPath, imagePath: options.imagePath, rounds: parameters.cliRounds,
+            copies: options.smoke ? 4 : 20, longImages: !options.smoke, directory: directory
         ).measure(log: log)
     }
 

@@ -122,13 +122,16 @@ struct UsageTests {
     }
 
     @Test("--help of every subcommand says what it does, its options and the exit statuses", arguments: [
-        ([], ["USAGE: kvm-harness <subcommand>", "run", "probe", "exits", "demo", "Exit status: 0"]),
+        ([], ["USAGE: kvm-harness <subcommand>", "run", "test", "diff", "probe", "exits", "demo", "Exit status: 0"]),
         (["run"], ["USAGE: kvm-harness run <image>", "--vcpus <N>", "--memory <MIB>", "--ucall-gpa <ADDR>",
                    "--timeout <SECONDS>", "--format <format>", "--trace", "--stats", "(default: 64)",
                    "(default: 30.0)", "docs/guest-image-abi.md", "3 timeout"]),
         (["probe"], ["USAGE: kvm-harness probe", "capabilities", "--format <format>"]),
         (["exits"], ["USAGE: kvm-harness exits [<NUMBER|NAME>]", "usual causes", "--format <format>"]),
         (["demo"], ["USAGE: kvm-harness demo", "--iterations <N>", "Examples/DemoGuest/demo.c"]),
+        (["test"], ["USAGE: kvm-harness test <IMAGE_OR_DIR> ...", "--jobs <N>", "--shard <K/N>", "--junit <PATH>",
+                    "--record <PATH>", "--format <format>", "kvm_harness_requires", "docs/guest-image-abi.md"]),
+        (["diff"], ["USAGE: kvm-harness diff <a> <b>", "--record"]),
     ])
     func help(subcommand: [String], expected: [String]) async throws {
         let result = try await CLI.run(subcommand + ["--help"])
