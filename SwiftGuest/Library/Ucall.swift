@@ -27,7 +27,7 @@ public func guestUcall(
 ) {
     switch transport {
     case .mmio: ucall7(command, a0, a1, a2, a3, a4, a5, a6)
-    case .portIO: kvmh_ucall7_pio(command, a0, a1, a2, a3, a4, a5, a6)
+    case .portIO: ucall7_pio(command, a0, a1, a2, a3, a4, a5, a6)
     }
 }
 

@@ -105,20 +105,36 @@ void ucall(uint64_t cmd, int nargs, ...);
 /// software-virtualized hosts, cannot execute those.
 #define __UCALL_STORE(field, value) __atomic_store_n(&(field), (uint64_t)(value), __ATOMIC_RELAXED)
 
+/// Fills a ucall's command and all seven arguments: eight stores, each one the compiler must emit (see
+/// __UCALL_STORE), so that no optimizer merges them into vector stores.
+static inline __attribute__((always_inline)) void ucall7_fill(struct ucall *uc, uint64_t cmd, uint64_t a0, uint64_t a1,
+                                                              uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                                                              uint64_t a6) {
+    __UCALL_STORE(uc->cmd, cmd);
+    __UCALL_STORE(uc->args[0], a0);
+    __UCALL_STORE(uc->args[1], a1);
+    __UCALL_STORE(uc->args[2], a2);
+    __UCALL_STORE(uc->args[3], a3);
+    __UCALL_STORE(uc->args[4], a4);
+    __UCALL_STORE(uc->args[5], a5);
+    __UCALL_STORE(uc->args[6], a6);
+}
+
 /// Sends `cmd` with exactly seven arguments, inlined so that a checkpoint costs a handful of guest instructions:
 /// eight stores and the exit. The 1 KiB buffer is left untouched; the host reads it only for PRINTF and ABORT.
 static inline __attribute__((always_inline)) void ucall7(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2,
                                                          uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
     struct ucall uc;
-    __UCALL_STORE(uc.cmd, cmd);
-    __UCALL_STORE(uc.args[0], a0);
-    __UCALL_STORE(uc.args[1], a1);
-    __UCALL_STORE(uc.args[2], a2);
-    __UCALL_STORE(uc.args[3], a3);
-    __UCALL_STORE(uc.args[4], a4);
-    __UCALL_STORE(uc.args[5], a5);
-    __UCALL_STORE(uc.args[6], a6);
+    ucall7_fill(&uc, cmd, a0, a1, a2, a3, a4, a5, a6);
     ucall_send(&uc);
+}
+
+/// `ucall7` over the port-I/O transport: the same eight stores, then the IN.
+static inline __attribute__((always_inline)) void ucall7_pio(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2,
+                                                             uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
+    struct ucall uc;
+    ucall7_fill(&uc, cmd, a0, a1, a2, a3, a4, a5, a6);
+    ucall_send_pio(&uc);
 }
 
 GUEST_CODE_END

@@ -21,22 +21,6 @@ enum {
     KVMH_SWIFT_TRANSPORT_PORT_IO = 1, ///< IN from UCALL_PIO_PORT with the struct's address in RDI.
 };
 
-/// ucall7 over the port-I/O transport: the same eight stores, then the IN.
-static inline __attribute__((always_inline)) void kvmh_ucall7_pio(uint64_t cmd, uint64_t a0, uint64_t a1,
-                                                                  uint64_t a2, uint64_t a3, uint64_t a4,
-                                                                  uint64_t a5, uint64_t a6) {
-    struct ucall uc;
-    __UCALL_STORE(uc.cmd, cmd);
-    __UCALL_STORE(uc.args[0], a0);
-    __UCALL_STORE(uc.args[1], a1);
-    __UCALL_STORE(uc.args[2], a2);
-    __UCALL_STORE(uc.args[3], a3);
-    __UCALL_STORE(uc.args[4], a4);
-    __UCALL_STORE(uc.args[5], a5);
-    __UCALL_STORE(uc.args[6], a6);
-    ucall_send_pio(&uc);
-}
-
 /// Sends `cmd` with args[0...2] = a0, a1, a2 (the rest 0) and `length` bytes of `text` in the buffer, cut at
 /// UCALL_BUFFER_SIZE - 1 and NUL-terminated: PRINTF from guestPrint. `transport` is a KVMH_SWIFT_TRANSPORT_*.
 void kvmh_swift_ucall_text(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2, const void *text, size_t length,
