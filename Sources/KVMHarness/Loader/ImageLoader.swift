@@ -138,6 +138,29 @@ package struct GuestImageLayout: Sendable, Equatable {
     }
 }
 
+extension GuestImageLayout {
+    /// Every check `VirtualMachine.load` makes before it touches guest memory, in its order: the segments' pages
+    /// against the reserved region and the ucall page, their size (with page tables) against the `available` bytes
+    /// of guest RAM, and the `ucall_exit_mmio_addr` symbol. Pure, so the fuzzer runs exactly these checks.
+    ///
+    /// - Returns: the layout and the address of `ucall_exit_mmio_addr`, if the image has one.
+    package static func checkPlacement(
+        of image: ELFImage, ucallAddress: UInt64, available: UInt64, memorySize: UInt64? = nil
+    ) throws(GuestImageError) -> (GuestImageLayout, ucallSymbolAddress: UInt64?) {
+        let layout = GuestImageLayout(segments: image.segments)
+        try layout.checkConflicts(ucallAddress: ucallAddress)
+        guard layout.requiredBytes <= available else {
+            throw .needsMoreMemory(required: layout.requiredBytes, available: available, memorySize: memorySize ?? available)
+        }
+        guard let symbol = image.symbol(named: "ucall_exit_mmio_addr") else { return (layout, nil) }
+        let holder = image.segments.first { $0.contains(symbol.value) && $0.flags.contains(.writable) }
+        guard symbol.size == 8 || symbol.size == 0, let holder, holder.memorySize >= 8,
+            symbol.value - holder.virtualAddress <= holder.memorySize - 8
+        else { throw .badUcallSymbol(address: symbol.value, size: symbol.size) }
+        return (layout, symbol.value)
+    }
+}
+
 /// A guest image placed in a VM.
 public struct LoadedGuestImage: Sendable {
     /// Where every vCPU starts (`e_entry`).
@@ -161,21 +184,9 @@ extension VirtualMachine {
     ///   `.placementFailed` for any other mapping failure. Nothing is mapped when a check fails.
     @discardableResult
     public func load(_ image: ELFImage) throws(GuestImageError) -> LoadedGuestImage {
-        let layout = GuestImageLayout(segments: image.segments)
-        try layout.checkConflicts(ucallAddress: ucallAddress)
-        guard layout.requiredBytes <= allocator.available else {
-            throw .needsMoreMemory(
-                required: layout.requiredBytes, available: allocator.available,
-                memorySize: configuration.memorySize)
-        }
-        var ucallSymbolAddress: UInt64? = nil
-        if let symbol = image.symbol(named: "ucall_exit_mmio_addr") {
-            let holder = image.segments.first { $0.contains(symbol.value) && $0.flags.contains(.writable) }
-            guard symbol.size == 8 || symbol.size == 0, let holder, holder.memorySize >= 8,
-                symbol.value - holder.virtualAddress <= holder.memorySize - 8
-            else { throw .badUcallSymbol(address: symbol.value, size: symbol.size) }
-            ucallSymbolAddress = symbol.value
-        }
+        let (layout, ucallSymbolAddress) = try GuestImageLayout.checkPlacement(
+            of: image, ucallAddress: ucallAddress, available: allocator.available,
+            memorySize: configuration.memorySize)
         do throws(KVMError) {
             for run in layout.runs {
                 try allocate(

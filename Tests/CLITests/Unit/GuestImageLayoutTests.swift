@@ -56,6 +56,35 @@ struct GuestImageLayoutTests {
                 .description.contains("--ucall-gpa"))
     }
 
+    // Before the boundary sweep, planning recorded every page of every segment before the fit check: a 64 GiB
+    // p_memsz had not finished after a minute, with memory still growing. The limit makes that a failure.
+    @Test("a segment claiming 2^47 bytes is planned at once, and needs more than any VM has", .timeLimit(.minutes(1)))
+    func hugeSegment() throws {
+        let layout = GuestImageLayout(segments: try segments([(0x1000, 0x7fff_ffff_e000, 5)]))
+        #expect(layout.runs == [.init(address: 0x1000, pageCount: 0x7_ffff_fffe, writable: false, executable: true)])
+        #expect(layout.requiredBytes > 0x7fff_ffff_e000)
+    }
+
+    @Test("the sweep plans exactly what a page-by-page plan does, on random segments")
+    func sweepMatchesPageByPage() {
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {  // SplitMix64
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+        for _ in 0..<500 {
+            let segments = (0..<(1 + next() % 6)).map { _ in
+                LoadedSegment(
+                    address: 0x40_0000 + next() % 0x8000, size: next() % 0x5000, writable: next() % 2 == 0,
+                    executable: next() % 2 == 0)
+            }
+            #expect(CodeLayout.plan(segments) == pageByPage(segments), "\(segments)")
+        }
+    }
+
     @Test("the errors are one line and name the sizes")
     func messages() {
         let text = GuestImageError.needsMoreMemory(required: 5 << 20, available: 900 << 10, memorySize: 1 << 20)
@@ -65,6 +94,33 @@ struct GuestImageLayoutTests {
         #expect(reserved.contains(String(UInt64(KVMH_RESERVED_BASE), radix: 16)))
         for error in [text, reserved] { #expect(!error.contains("\n")) }
     }
+}
+
+/// The plan as the definition says it: each page gets the union of the permissions of the segments touching it;
+/// neighbours placed alike merge.
+private func pageByPage(_ segments: [LoadedSegment]) -> [PageRun] {
+    var pages: [UInt64: (writable: Bool, executable: Bool)] = [:]
+    for segment in segments where segment.size > 0 {
+        var page = segment.address & ~0xfff
+        while page < (segment.address + segment.size + 0xfff) & ~0xfff {
+            let old = pages[page] ?? (false, false)
+            pages[page] = (old.writable || segment.writable, old.executable || segment.executable)
+            page += 4096
+        }
+    }
+    var runs: [PageRun] = []
+    for page in pages.keys.sorted() {
+        let (writable, executable) = pages[page]!
+        let placement: PageRun.Placement = writable ? .copied : .sharedReadOnly
+        if let last = runs.last, last.address + last.size == page, last.placement == placement,
+            last.executable == executable
+        {
+            runs[runs.count - 1].size += 4096
+        } else {
+            runs.append(PageRun(address: page, size: 4096, placement: placement, executable: executable))
+        }
+    }
+    return runs
 }
 
 /// Builds the smallest ELF64 x86-64 ET_EXEC with the given PT_LOADs (their bytes all zero, in one file blob).
