@@ -173,6 +173,24 @@ package struct ErrorReport: Sendable, Equatable {
                 details["problem"] = .string("pointer_outside_memory")
                 details["gva"] = .hex(gva)
                 details["gpa"] = .hex(gpa)
+            case .runsIntoUnmappedPage(let gva, let page):
+                details["problem"] = .string("runs_into_unmapped_page")
+                details["gva"] = .hex(gva)
+                details["unmapped_page"] = .hex(page)
+            case .invalidPageTables(let address, let tableProblem):
+                details["problem"] = .string("invalid_page_tables")
+                details["gva"] = .hex(address)
+                switch tableProblem {
+                case .tableOutsideMemory(let level, let tableGPA):
+                    details["table_problem"] = .string("table_outside_memory")
+                    details["level"] = .int(Int64(level))
+                    details["table_gpa"] = .hex(tableGPA)
+                case .reservedBits(let level, let entry, let bits):
+                    details["table_problem"] = .string("reserved_bits")
+                    details["level"] = .int(Int64(level))
+                    details["entry"] = .hex(entry)
+                    details["reserved_bits"] = .hex(bits)
+                }
             }
         case .ioctlFailed(let operation, let errno):
             kind = "ioctl_failed"

@@ -17,10 +17,12 @@ package struct GuestVirtualMemory<Memory: PhysicalMemory> {
 
     /// Why a read failed.
     package enum Failure: Error, Equatable, Sendable {
-        /// `gva` is not mapped (or not canonical, or the tables are corrupt).
+        /// `gva` is not mapped (or not canonical).
         case unmapped(gva: UInt64)
         /// `gva` maps to `gpa`, which no memslot backs.
         case outsideMemory(gva: UInt64, gpa: UInt64)
+        /// The walk for `gva` met a corrupt table: one outside memory, or an entry with reserved bits set.
+        case invalidPageTables(gva: UInt64, PageTableProblem)
     }
 
     /// Translates one address.
@@ -28,7 +30,8 @@ package struct GuestVirtualMemory<Memory: PhysicalMemory> {
     package func translate(_ gva: UInt64) -> Result<UInt64, Failure> {
         switch PageTables.translate(gva, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory) {
         case .mapped(let gpa, _, _): return .success(gpa)
-        case .nonCanonical, .notPresent, .tableOutsideMemory: return .failure(.unmapped(gva: gva))
+        case .nonCanonical, .notPresent: return .failure(.unmapped(gva: gva))
+        case .invalid(let problem): return .failure(.invalidPageTables(gva: gva, problem))
         }
     }
 

@@ -29,6 +29,8 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     case unmappedGuestAddress(gva: UInt64)
     /// A guest-virtual address maps to a guest-physical address that no memslot backs.
     case guestAddressOutsideMemory(gva: UInt64, gpa: UInt64)
+    /// The walk of the guest's page tables for a guest-virtual address met a corrupt table.
+    case invalidPageTables(gva: UInt64, PageTableProblem)
     /// A host address (a C global, a function) is not inside the code loaded into this VM.
     case notInGuestImage(hostAddress: UInt64)
     /// An argument was out of range; the message says which and why.
@@ -108,6 +110,8 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
             what = "guest-virtual address \(hex(gva)) is not mapped in the guest's page tables"
         case .guestAddressOutsideMemory(let gva, let gpa):
             what = "guest-virtual address \(hex(gva)) maps to guest-physical \(hex(gpa)), which no memslot backs"
+        case .invalidPageTables(let gva, let problem):
+            what = "can't translate guest-virtual address \(hex(gva)): \(problem)"
         case .notInGuestImage(let address):
             what = "host address \(hex(address)) is not in the code loaded into this VM"
         case .invalidArgument(let message):
@@ -143,6 +147,11 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
     case unmappedPointer(gva: UInt64)
     /// The struct's guest-virtual address maps to a guest-physical address outside every memslot.
     case pointerOutsideMemory(gva: UInt64, gpa: UInt64)
+    /// The struct at `gva` starts on a mapped page but runs into `page`, which is not mapped.
+    case runsIntoUnmappedPage(gva: UInt64, page: UInt64)
+    /// The walk of the guest's page tables for `address` (the struct's first byte, or the first byte of a later
+    /// page of it) met a corrupt table, so the guest's own access would fault.
+    case invalidPageTables(address: UInt64, PageTableProblem)
 
     public var description: String {
         switch self {
@@ -154,6 +163,11 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
             return "the ucall struct pointer \(hex(gva)) is not mapped in the guest's page tables"
         case .pointerOutsideMemory(let gva, let gpa):
             return "the ucall struct pointer \(hex(gva)) maps to guest-physical \(hex(gpa)), outside guest memory"
+        case .runsIntoUnmappedPage(let gva, let page):
+            return "the ucall struct at \(hex(gva)) runs into \(hex(page)), which is not mapped in the guest's page "
+                + "tables; a struct ucall is \(UcallDecoder.structSize) bytes"
+        case .invalidPageTables(let address, let problem):
+            return "can't translate the ucall struct address \(hex(address)): \(problem)"
         }
     }
 }

@@ -14,7 +14,8 @@ package enum UcallDecoder {
 
     /// Reads `cmd` and `args` (the first 64 bytes) of the ucall at `gva`.
     ///
-    /// - Throws: `.malformedUcall(.unmappedPointer)` or `.malformedUcall(.pointerOutsideMemory)`.
+    /// - Throws: `.malformedUcall` with `.unmappedPointer`, `.runsIntoUnmappedPage` (reported at the unmapped page),
+    ///   `.pointerOutsideMemory` or `.invalidPageTables` (naming the table level).
     @inline(__always)
     package static func readHeader<M>(gva: UInt64, memory: GuestVirtualMemory<M>) throws(KVMError)
         -> (command: UInt64, arguments: UcallArguments)
@@ -24,8 +25,11 @@ package enum UcallDecoder {
         let failure = withUnsafeMutableBytes(of: &words) { memory.read(gva: gva, into: $0.baseAddress!, count: 64) }
         switch failure {
         case nil: break
-        case .unmapped: throw .malformedUcall(.unmappedPointer(gva: gva))
+        case .unmapped(let address) where address == gva: throw .malformedUcall(.unmappedPointer(gva: gva))
+        case .unmapped(let address): throw .malformedUcall(.runsIntoUnmappedPage(gva: gva, page: address))
         case .outsideMemory(_, let gpa): throw .malformedUcall(.pointerOutsideMemory(gva: gva, gpa: gpa))
+        case .invalidPageTables(let address, let problem):
+            throw .malformedUcall(.invalidPageTables(address: address, problem))
         }
         var arguments = UcallArguments()
         arguments[0] = UInt64(littleEndian: words.1)

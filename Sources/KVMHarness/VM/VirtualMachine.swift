@@ -288,6 +288,7 @@ public final class VirtualMachine: @unchecked Sendable {
         case nil: return
         case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
         case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
+        case .invalidPageTables(let address, let problem): throw .invalidPageTables(gva: address, problem)
         }
     }
 

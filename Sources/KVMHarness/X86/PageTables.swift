@@ -27,8 +27,38 @@ public enum Translation: Equatable, Sendable {
     case nonCanonical
     /// An entry on the walk is not present; `level` 4 is the PML4, 1 the page table.
     case notPresent(level: Int)
-    /// A table on the walk lies outside guest memory: the guest's page tables are corrupt.
-    case tableOutsideMemory(tableGPA: UInt64)
+    /// The guest's page tables are corrupt: the CPU would fault (or has already) where the walk stopped.
+    case invalid(PageTableProblem)
+}
+
+/// What is wrong with the guest's page tables, at which level of the walk. `description` names the table.
+public enum PageTableProblem: Hashable, Sendable, CustomStringConvertible {
+    /// The table the walk needs at `level` (4 is the PML4, whose address is CR3) lies outside every memslot.
+    case tableOutsideMemory(level: Int, tableGPA: UInt64)
+    /// The entry at `level` sets `bits`, which the architecture reserves: address bits at or above MAXPHYADDR, PS
+    /// in a PML4E, or the must-be-zero bits of a 1 GiB or 2 MiB page. The CPU raises #PF with RSVD set.
+    case reservedBits(level: Int, entry: UInt64, bits: UInt64)
+
+    /// The table at a walk level: "PML4" (4), "PDPT" (3), "page directory" (2), "page table" (1).
+    public static func tableName(level: Int) -> String {
+        switch level {
+        case 4: return "PML4"
+        case 3: return "PDPT"
+        case 2: return "page directory"
+        default: return "page table"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .tableOutsideMemory(let level, let gpa):
+            return "the \(Self.tableName(level: level)) (level \(level)) at guest-physical \(hex(gpa)) is outside "
+                + "guest memory"
+        case .reservedBits(let level, let entry, let bits):
+            return "the \(Self.tableName(level: level)) entry (level \(level)) \(hex(entry)) sets reserved bits "
+                + "\(hex(bits))"
+        }
+    }
 }
 
 /// x86-64 4-level paging: building the harness's tables, and walking whatever tables the guest has.
@@ -50,6 +80,23 @@ public struct PageTables: Sendable {
     public static func addressMask(physicalAddressBits: Int) -> UInt64 {
         let bits = min(max(physicalAddressBits, 32), 52)
         return ((1 << UInt64(bits)) - 1) & ~0xfff
+    }
+
+    /// The bits of a present entry at `level` that the architecture reserves (4-level paging, EFER.NXE set): bits
+    /// MAXPHYADDR to 51, PS in a PML4E, and bits 13 to 29 (1 GiB page) or 13 to 20 (2 MiB page) of a large-page
+    /// entry. Whether 1 GiB pages are supported at all is not checked: every host KVM runs on has them.
+    @inline(__always)
+    static func reservedBits(_ entry: UInt64, level: Int, physicalAddressBits: Int) -> UInt64 {
+        let bits = UInt64(min(max(physicalAddressBits, 32), 52))
+        var reserved: UInt64 = ((1 << 52) - 1) & ~((1 << bits) - 1)
+        let largePage = entry & PageTableFlags.largePage.rawValue != 0
+        switch level {
+        case 4: reserved |= PageTableFlags.largePage.rawValue
+        case 3 where largePage: reserved |= 0x3fff_e000
+        case 2 where largePage: reserved |= 0x1f_e000
+        default: break
+        }
+        return entry & reserved
     }
 
     /// Whether bits 63:47 of `gva` are all equal, as 4-level paging requires.
@@ -116,7 +163,7 @@ public struct PageTables: Sendable {
 
     /// Walks the 4-level tables rooted at `cr3`, as the CPU would for a supervisor access, and reports where `gva`
     /// lands. Handles 1 GiB and 2 MiB pages. Reads only through `memory`, so corrupt tables cannot make the host
-    /// read outside guest memory.
+    /// read outside guest memory; an entry with reserved bits set stops the walk, as the CPU's #PF would.
     @inline(__always)
     package static func translate(
         _ gva: UInt64, cr3: UInt64, physicalAddressBits: Int, memory: some PhysicalMemory
@@ -128,8 +175,12 @@ public struct PageTables: Sendable {
         var executable = true
         for level in stride(from: 4, through: 1, by: -1) {
             let slot = table + index(gva, level: level) * 8
-            guard let entry = memory.readU64(gpa: slot) else { return .tableOutsideMemory(tableGPA: table) }
+            guard let entry = memory.readU64(gpa: slot) else {
+                return .invalid(.tableOutsideMemory(level: level, tableGPA: table))
+            }
             guard entry & PageTableFlags.present.rawValue != 0 else { return .notPresent(level: level) }
+            let reserved = reservedBits(entry, level: level, physicalAddressBits: physicalAddressBits)
+            guard reserved == 0 else { return .invalid(.reservedBits(level: level, entry: entry, bits: reserved)) }
             writable = writable && entry & PageTableFlags.writable.rawValue != 0
             executable = executable && entry & PageTableFlags.noExecute.rawValue == 0
             if level == 1 || (level <= 3 && entry & PageTableFlags.largePage.rawValue != 0) {

@@ -52,10 +52,55 @@ struct PageTablesTests {
         memory.writeU64(gpa: 0x1000, 0xdead_0000 | 0x3)
         #expect(
             PageTables.translate(0x1000, cr3: 0x1000, physicalAddressBits: 48, memory: memory)
-                == .tableOutsideMemory(tableGPA: 0xdead_0000))
+                == .invalid(.tableOutsideMemory(level: 3, tableGPA: 0xdead_0000)))
         #expect(
             PageTables.translate(0x1000, cr3: 0x9999_0000, physicalAddressBits: 48, memory: memory)
-                == .tableOutsideMemory(tableGPA: 0x9999_0000))
+                == .invalid(.tableOutsideMemory(level: 4, tableGPA: 0x9999_0000)))
+    }
+
+    // Before, the walk followed these entries: address bits above MAXPHYADDR were dropped, and a PS bit in a PML4E
+    // was ignored, so the host decoded ucalls through pointers the guest itself would fault on.
+    @Test("entries with reserved bits stop the walk, naming the level")
+    func reservedBits() {
+        let memory = BufferMemory(size: 0x10000)
+        // PML4 at 0x1000 -> PDPT at 0x2000 -> PD at 0x3000 -> PT at 0x4000 -> page 0x5000 (for gva 0).
+        memory.writeU64(gpa: 0x1000, 0x2000 | 0x3)
+        memory.writeU64(gpa: 0x2000, 0x3000 | 0x3)
+        memory.writeU64(gpa: 0x3000, 0x4000 | 0x3)
+        memory.writeU64(gpa: 0x4000, 0x5000 | 0x3)
+        let translate = { PageTables.translate($0, cr3: 0x1000, physicalAddressBits: 39, memory: memory) }
+        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true))
+        // Bit 40 in the PTE (MAXPHYADDR 39): before, it was masked off and the walk landed on 0x5000.
+        memory.writeU64(gpa: 0x4000, 1 << 40 | 0x5000 | 0x3)
+        #expect(translate(0x123) == .invalid(.reservedBits(level: 1, entry: 1 << 40 | 0x5003, bits: 1 << 40)))
+        memory.writeU64(gpa: 0x4000, 0x5000 | 0x3)
+        // Bit 51 in the PDE.
+        memory.writeU64(gpa: 0x3000, 1 << 51 | 0x4000 | 0x3)
+        #expect(translate(0x123) == .invalid(.reservedBits(level: 2, entry: 1 << 51 | 0x4003, bits: 1 << 51)))
+        memory.writeU64(gpa: 0x3000, 0x4000 | 0x3)
+        // Bits 62:52 are ignored (or protection keys) and bit 63 is XD: not reserved.
+        memory.writeU64(gpa: 0x4000, 0x7ff0_0000_0000_0000 | 0x5000 | 0x3)
+        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true))
+        memory.writeU64(gpa: 0x4000, 0x5000 | 0x3)
+        // PS in the PML4E: there are no 512 GiB pages.
+        memory.writeU64(gpa: 0x1000, 0x2000 | 0x83)
+        #expect(translate(0x123) == .invalid(.reservedBits(level: 4, entry: 0x2083, bits: 0x80)))
+        memory.writeU64(gpa: 0x1000, 0x2000 | 0x3)
+        // A 1 GiB page whose address is not 1 GiB aligned (bit 13..29 set), and a 2 MiB page not 2 MiB aligned.
+        memory.writeU64(gpa: 0x2000, 0x4000_2000 | 0x83)
+        #expect(translate(0x123) == .invalid(.reservedBits(level: 3, entry: 0x4000_2083, bits: 0x2000)))
+        memory.writeU64(gpa: 0x2000, 0x3000 | 0x3)
+        memory.writeU64(gpa: 0x3000, 0x60_2000 | 0x83)
+        #expect(translate(0x123) == .invalid(.reservedBits(level: 2, entry: 0x60_2083, bits: 0x2000)))
+        // Bit 12 of a large-page entry is PAT, not an address bit: allowed.
+        memory.writeU64(gpa: 0x3000, 0x60_0000 | 0x1000 | 0x83)
+        #expect(translate(0x123) == .mapped(gpa: 0x60_0123, writable: true, executable: true))
+        #expect(
+            PageTableProblem.reservedBits(level: 4, entry: 0x2083, bits: 0x80).description
+                == "the PML4 entry (level 4) 0x2083 sets reserved bits 0x80")
+        #expect(
+            PageTableProblem.tableOutsideMemory(level: 2, tableGPA: 0xdead_0000).description
+                == "the page directory (level 2) at guest-physical 0xdead0000 is outside guest memory")
     }
 
     @Test("entry address bits above MAXPHYADDR are masked off")

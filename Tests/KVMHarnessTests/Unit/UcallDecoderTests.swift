@@ -48,6 +48,29 @@ struct UcallDecoderTests {
         #expect(try UcallDecoder.decode(gva: gva, memory: guest.view) == .sync([0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6]))
     }
 
+    // Before, both were "not mapped in the guest's page tables" at the struct's first byte.
+    @Test("a struct running into an unmapped page is reported at that page; a table outside memory is named")
+    func namedFailures() throws {
+        var guest = try FakeGuest()
+        try guest.map(0x7000_0000, to: 0x80_0000)
+        guest.write(1, gpa: 0x80_0ff8)
+        #expect(throws: KVMError.malformedUcall(.runsIntoUnmappedPage(gva: 0x7000_0ff8, page: 0x7000_1000))) {
+            try UcallDecoder.decode(gva: 0x7000_0ff8, memory: guest.view)
+        }
+        // The page table (level 1) for 0x7000_0000 moved outside the 16 MiB of "RAM".
+        let pde = guest.tables.root  // walk down by hand: PML4[0] -> PDPT[1] -> PD[0x180] holds the PT's address
+        let pdpt = guest.memory.readU64(gpa: pde)! & 0xffff_ffff_f000
+        let pd = guest.memory.readU64(gpa: pdpt + 8)! & 0xffff_ffff_f000
+        guest.write(0x4000_0000 | 0x3, gpa: pd + 0x180 * 8)
+        let error = KVMError.malformedUcall(
+            .invalidPageTables(address: 0x7000_0010, .tableOutsideMemory(level: 1, tableGPA: 0x4000_0000)))
+        #expect(throws: error) { try UcallDecoder.decode(gva: 0x7000_0010, memory: guest.view) }
+        #expect(
+            error.description
+                == "malformed ucall: can't translate the ucall struct address 0x70000010: the page table (level 1) "
+                + "at guest-physical 0x40000000 is outside guest memory")
+    }
+
     @Test("an unmapped pointer and a pointer outside memory are typed errors")
     func badPointers() throws {
         var guest = try FakeGuest()
