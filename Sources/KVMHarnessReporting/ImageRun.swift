@@ -107,6 +107,15 @@ package enum ImageRun {
                 message: "a VM needs at least one vCPU, not \(configuration.vcpuCount)",
                 exitStatus: ExitStatus.unusable)
         }
+        // Checked before the VM exists: otherwise each vCPU takes its share of guest RAM first, and the run fails
+        // seconds later as "out of guest memory", naming the wrong limit.
+        let limit = Int(kvm.check(.maxVCPUs))
+        guard limit <= 0 || configuration.vcpuCount <= limit else {
+            throw RunSetupError(
+                message: "\(configuration.vcpuCount) vCPUs is more than this host's KVM allows in one VM, \(limit) "
+                    + "(KVM_CAP_MAX_VCPUS): ask for at most \(limit) (kvm-harness run --vcpus N)",
+                exitStatus: ExitStatus.unusable)
+        }
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(

@@ -126,7 +126,7 @@ package enum RunEventFormatter {
             object["error_code"] = .hex(exception.errorCode)
             if exception.vector == 14 { object["cr2"] = .hex(exception.cr2) }
         case .unknown(let command, let args):
-            object["raw"] = .unsigned(command)
+            object["raw"] = .hex(command)
             object["args"] = .array(args.map { .hex($0) })
         }
         return object

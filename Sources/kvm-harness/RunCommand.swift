@@ -21,16 +21,22 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The guest image (a static ELF64 x86-64 executable).")
     var image: String
 
+    // `.unconditional`: the next argument is the value even if it starts with a dash, so `--vcpus -1` reaches
+    // validate() and gets a range message instead of ArgumentParser's "Missing value" (it takes "-1" for an option).
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Number of vCPUs; each starts at the entry point with its index (0 to N-1) in RDI.", valueName: "N"))
     var vcpus = 1
 
-    @Option(help: ArgumentHelp("Guest RAM in MiB (backed only where the guest touches it).", valueName: "MIB"))
-    var memory: UInt64 = 64
+    // Signed, so that `--memory -1` is a range error from validate(), not "the value is invalid".
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Guest RAM in MiB (backed only where the guest touches it).", valueName: "MIB"))
+    var memory: Int = 64
 
     @Option(
-        name: .customLong("ucall-gpa"),
+        name: .customLong("ucall-gpa"), parsing: .unconditional,
         help: ArgumentHelp(
             "Guest-physical address of the ucall MMIO exit (hex with 0x, or decimal) instead of the one the harness "
                 + "searches for; outside guest RAM, 8-byte aligned.",
@@ -57,9 +63,9 @@ struct RunCommand: ParsableCommand {
         }
         if let gpa = ucallGPA?.value {
             guard gpa & 7 == 0 else { throw ValidationError("--ucall-gpa \(hex(gpa)) is not 8-byte aligned") }
-            guard gpa >= memory << 20 else {
+            guard gpa >= UInt64(memory) << 20 else {
                 throw ValidationError(
-                    "--ucall-gpa \(hex(gpa)) is inside guest RAM (0x0 to \(hex(memory << 20)) with --memory "
+                    "--ucall-gpa \(hex(gpa)) is inside guest RAM (0x0 to \(hex(UInt64(memory) << 20)) with --memory "
                         + "\(memory)): a ucall address must be outside every memslot")
             }
         }
@@ -67,7 +73,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let configuration = ImageRun.Configuration(
-            imagePath: image, vcpuCount: vcpus, memorySize: memory << 20, ucallAddress: ucallGPA?.value,
+            imagePath: image, vcpuCount: vcpus, memorySize: UInt64(memory) << 20, ucallAddress: ucallGPA?.value,
             deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device)
         var recordRequest: ImageRun.RecordRequest?
         if let record {

@@ -11,7 +11,10 @@ struct OutputOptions: ParsableArguments {
 
 /// `--timeout` and `--trace`, shared by the subcommands that run a guest.
 struct RunLimitOptions: ParsableArguments {
+    // `.unconditional`: `--timeout -1` reaches validate() instead of failing as "Missing value" ("-1" looks like
+    // an option to ArgumentParser).
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds the guest may run before it is stopped (exit status 3); 0 for no limit.", valueName: "SECONDS"))
     var timeout: Double = 30

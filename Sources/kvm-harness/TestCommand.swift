@@ -21,7 +21,8 @@ struct TestCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Guest images, or directories searched for *.elf.", valueName: "IMAGE_OR_DIR"))
     var paths: [String]
 
-    @Option(help: ArgumentHelp("How many images run at once, each in its own VM.", valueName: "N"))
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("How many images run at once, each in its own VM.", valueName: "N"))
     var jobs = 1
 
     @Option(
@@ -32,6 +33,7 @@ struct TestCommand: ParsableCommand {
     var shard: String = "1/1"
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds each image may run before it is stopped (the suite then exits 3); 0 for no limit.",
             valueName: "SECONDS"))

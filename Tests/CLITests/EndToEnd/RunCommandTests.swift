@@ -220,7 +220,7 @@ struct RunCommandTests {
         #expect(
             Array(result.lines.dropLast()) == [
                 #"{"event":"ucall","vcpu":0,"cmd":"NONE","args":["0x11","0x0","0x0","0x0","0x0","0x0","0x0"]}"#,
-                #"{"event":"ucall","vcpu":0,"cmd":"UNKNOWN","raw":99,"args":["0x1","0x2","0x3","0x0","0x0","0x0","0x0"]}"#,
+                #"{"event":"ucall","vcpu":0,"cmd":"UNKNOWN","raw":"0x63","args":["0x1","0x2","0x3","0x0","0x0","0x0","0x0"]}"#,
                 done(),
             ])
         expectSummary(result, "done", ucalls: 3)
@@ -331,6 +331,39 @@ struct RunCommandTests {
         #expect((probe["ucall_mmio_gpa"] as? String)?.hasPrefix("0x") == true)
         let text = try await CLI.run(["probe"])
         #expect(text.stdout.contains("API version 12"), "\(text)")
+    }
+
+    // Before, the loader recorded every page of the segment before the fit check: 64 GiB had not been refused
+    // after 60 s, with memory still growing; the run's --timeout does not apply because nothing runs yet.
+    @Test("an image whose p_memsz claims 64 TiB is refused at once as too big for guest RAM")
+    func hugeSegment() async throws {
+        var image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try CLI.image("clean"))))
+        // Make the last PT_LOAD (the image's .bss, highest in memory) reach up to 64 TiB, below the ucall address
+        // the harness picks (0x500000000000), so that the fit check is the one that refuses it.
+        let phoff = Int(image.readU64(32))
+        let last = phoff + 56 * (Int(image[56]) - 1)
+        #expect(image[last] == 1, "PT_LOAD")
+        image.writeU64(last + 40, 0x4000_0000_0000 - image.readU64(last + 16))
+        let file = try TemporaryFile(bytes: image)
+        defer { file.remove() }
+        let start = ContinuousClock.now
+        let result = try await CLI.run(["run", file.path, "--format", "json"], limit: 20)
+        #expect(ContinuousClock.now - start < .seconds(10), "\(result)")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("of guest RAM for its segments and their page tables"), "\(result)")
+        #expect(result.stderr.contains("give the VM more memory (kvm-harness run --memory MIB)"), "\(result)")
+    }
+
+    // Before, 1025 vCPUs with the default 64 MiB failed after 2 to 4 s as "out of guest memory".
+    @Test("--vcpus above KVM_CAP_MAX_VCPUS names KVM's limit before making a VM")
+    func tooManyVCPUs() async throws {
+        let limit = try KVM.shared().check(.maxVCPUs)
+        let result = try await CLI.run(["run", try CLI.image("clean"), "--vcpus", "\(limit + 1)"], limit: 20)
+        #expect(result.status == 2, "\(result)")
+        #expect(
+            result.stderr
+                == "kvm-harness: error: \(limit + 1) vCPUs is more than this host's KVM allows in one VM, \(limit) "
+                + "(KVM_CAP_MAX_VCPUS): ask for at most \(limit) (kvm-harness run --vcpus N)\n", "\(result)")
     }
 }
 

@@ -110,6 +110,13 @@ struct UsageTests {
         (["run", "x.elf", "--ucall-gpa", "0x10000004", "--memory", "1"], "--ucall-gpa 0x10000004 is not 8-byte aligned"),
         (["run", "x.elf", "--ucall-gpa", "banana"], "--ucall-gpa"),
         (["run", "x.elf", "--timeout=-1"], "--timeout must be between 0"),
+        // Before, ArgumentParser took "-1" for an option and said "Missing value for '--timeout <SECONDS>'".
+        (["run", "x.elf", "--timeout", "-1"], "--timeout must be between 0 (no limit) and 31536000 seconds, not -1.0"),
+        (["run", "x.elf", "--memory", "-1"], "--memory must be between 1 and 1048576 MiB (1 TiB), not -1"),
+        (["run", "x.elf", "--vcpus", "-1"], "--vcpus must be at least 1, not -1"),
+        (["test", "x.elf", "--timeout", "-1"], "--timeout must be between 0 (no limit) and 31536000 seconds, not -1.0"),
+        (["test", "x.elf", "--jobs", "-1"], "--jobs must be between 1 and 256, not -1"),
+        (["demo", "--timeout", "-1"], "--timeout must be between 0 (no limit) and 31536000 seconds, not -1.0"),
         (["run", "x.elf", "--format", "xml"], "--format"),
         (["frobnicate"], "Unexpected argument 'frobnicate'"),
     ])

@@ -70,8 +70,12 @@ struct RunEventFormatterTests {
     func unknown() {
         #expect(
             json(.ucall(vcpu: 0, .unknown(command: 99, arguments: [1, 2])))
-                == #"{"event":"ucall","vcpu":0,"cmd":"UNKNOWN","raw":99,"args":["0x1","0x2","0x0","0x0","0x0","0x0","0x0"]}"#)
+                == #"{"event":"ucall","vcpu":0,"cmd":"UNKNOWN","raw":"0x63","args":["0x1","0x2","0x0","0x0","0x0","0x0","0x0"]}"#)
         #expect(text(.ucall(vcpu: 0, .unknown(command: 99, arguments: [1, 2]))) == "vCPU 0: UNKNOWN(99) [0x1, 0x2]")
+        // 2^64-1 is a machine word like any other: a hex string, as the schema says, not a number past 2^53.
+        #expect(
+            json(.ucall(vcpu: 0, .unknown(command: .max, arguments: [])))
+                == #"{"event":"ucall","vcpu":0,"cmd":"UNKNOWN","raw":"0xffffffffffffffff","args":["0x0","0x0","0x0","0x0","0x0","0x0","0x0"]}"#)
     }
 
     @Test("an IO exit names port, direction, size, count and data")
