@@ -72,6 +72,28 @@ void guest_thread_local(void);
 void guest_ucall_points_at_host(uint64_t host_address);
 /// SYNC(1), then HLT with interrupts off.
 void guest_halts(void);
+/// Writes a ucall pointer to the MMIO address with a `size`-byte store (1, 2 or 4).
+void guest_ucall_narrow_write(uint64_t size);
+/// OUT to the ucall port (a ucall is an IN).
+void guest_ucall_port_out(void);
+/// A ucall with command `command` and arguments 1, 2, 3, then DONE.
+void guest_unknown_command(uint64_t command);
+/// Hands the host the struct the test prepared at guest-virtual `address`, then DONE.
+void guest_send_struct(uint64_t address);
+/// ABORT with these expression and file pointers, line 42, an empty message.
+void guest_abort_strings(uint64_t expression, uint64_t file);
+/// PRINTF with a buffer of 1024 letters and no NUL.
+void guest_printf_unterminated(void);
+/// Clears CR0.PG in 64-bit mode.
+void guest_paging_off(void);
+/// Calls the ucall MMIO address as code.
+void guest_execute_ucall_address(void);
+/// Loads an empty IDT and executes UD2.
+void guest_triple_fault(void);
+/// SYNC(0) to SYNC(count - 1), then DONE.
+void guest_ucall_flood(uint64_t count);
+/// SYNC(value), then DONE: the normal VM each hostile case runs afterwards.
+void guest_sync_done(uint64_t value);
 /// processor.h: SYNC(1, rdmsr_safe vector, value, wrmsr_safe vector) for a made-up MSR, SYNC(2, vector, read) for
 /// the TSC MSR, SYNC(3, vector, CR4 unchanged) for a reserved CR4 bit, SYNC(4, LM, NX, PAE), DONE.
 void guest_safe_forms(void);
