@@ -76,7 +76,11 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case .ioctlFailed(_, .tooManyOpenFiles), .systemCallFailed(_, .tooManyOpenFiles):
             return "raise the open-file limit (ulimit -n)"
         case .ioctlFailed(_, .noMemory), .systemCallFailed(_, .noMemory):
-            return "the host is out of memory, or the VM asked for more than it may have"
+            return "the host is out of memory, or the VM asked for more than the process may map: raise the "
+                + "address-space limit (ulimit -v) or give the VM less memory"
+        case .systemCallFailed("pthread_create", .resourceTemporarilyUnavailable):
+            return "the process may not start another thread or map its stack: raise the thread limit (ulimit -u) "
+                + "or the address-space limit (ulimit -v)"
         default:
             return nil
         }

@@ -354,6 +354,18 @@ struct RunCommandTests {
         #expect(result.stderr.contains("give the VM more memory (kvm-harness run --memory MIB)"), "\(result)")
     }
 
+    @Test("too few file descriptors (ulimit -n 4): one line naming the ioctl, the errno and ulimit -n; status 4")
+    func fewFileDescriptors() async throws {
+        // 0, 1 and 2 are taken; /dev/kvm gets 3 and KVM_CREATE_VM finds no descriptor left.
+        let result = try await CLI.run(
+            ["-c", "ulimit -n 4 && exec \"$0\" run \"$1\"", CLI.executable.path, try CLI.image("clean")],
+            executable: URL(fileURLWithPath: "/bin/sh"))
+        #expect(result.status == 4, "\(result)")
+        #expect(
+            result.stderr == "kvm-harness: error: KVM_CREATE_VM failed: Too many open files (errno 24): raise the "
+                + "open-file limit (ulimit -n)\n", "\(result)")
+    }
+
     // Before, 1025 vCPUs with the default 64 MiB failed after 2 to 4 s as "out of guest memory".
     @Test("--vcpus above KVM_CAP_MAX_VCPUS names KVM's limit before making a VM")
     func tooManyVCPUs() async throws {
