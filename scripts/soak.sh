@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Long hostile runs that do not belong in the test command: scripts/soak.sh [cycles|cli|flood|spin|all] [N]
+#
+#   cycles  N (default 1,000) create-run-destroy cycles through the library in one process (SoakTests.cycles):
+#           open descriptors, threads and RSS at the start, every 100 cycles and the end.
+#   cli     N (default 1,000) runs of the built `kvm-harness run` on the clean example image, each a new process:
+#           its peak RSS and exit status at the start, every 100 cycles and the end, and whether any kvm-harness
+#           process or /dev/kvm descriptor outlived its run.
+#   flood   10^6 ucalls from one guest, none lost (SoakTests.flood).
+#   spin    64 vCPUs spinning until a 2 s deadline, all timed out and joined (SoakTests.spin).
+#
+# Figures are taken on whatever else the machine is doing; run it niced on a shared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+count=${2:-1000}
+
+run_soak_test() {
+    KVMHARNESS_SOAK=$1 KVMHARNESS_SOAK_CYCLES=$count KVMHARNESS_REQUIRE_KVM=1 \
+        swift test --skip-build --filter "SoakTests" 2>&1 | grep -E "^soak:|✘|error|failed" || true
+}
+
+cli_cycles() {
+    local cli=.build/debug/kvm-harness
+    local images
+    images=$(mktemp -d)
+    bash scripts/build-guest-images.sh "$images" >/dev/null
+    local image=$images/clean.elf failures=0 rss=0
+    for i in $(seq 0 "$count"); do
+        if [ "$i" -gt 0 ]; then
+            rss=$( { /usr/bin/time -f "%M" "$cli" run "$image" --format json >/dev/null 2>/dev/null || echo "status $?" >&2; } 2>&1 | tail -1)
+            case "$rss" in status*) failures=$((failures + 1)) ;; esac
+        fi
+        if [ $((i % 100)) -eq 0 ]; then
+            local leftover
+            leftover=$(pgrep -c -x kvm-harness || true)
+            echo "soak: cli cycle $i: peak RSS of the last run ${rss} KiB, failed runs $failures, kvm-harness processes left $leftover"
+        fi
+    done
+    rm -rf "$images"
+    [ "$failures" -eq 0 ]
+}
+
+swift build --build-tests >/dev/null
+case "$what" in
+cycles) run_soak_test cycles ;;
+cli) cli_cycles ;;
+flood) run_soak_test flood ;;
+spin) run_soak_test spin ;;
+all) run_soak_test cycles; cli_cycles; run_soak_test flood; run_soak_test spin ;;
+*) echo "soak.sh: cycles, cli, flood, spin or all" >&2; exit 2 ;;
+esac
