@@ -18,12 +18,14 @@ struct HostileGuestTests {
         #expect(exception.vector == 14)
         #expect(exception.cr2 == GuestFunction(guest_write_own_code).address)
         #expect(exception.errorCode & 0x3 == 0x3, "present and write")
+        try await expectNormalVMRuns()
     }
 
     @Test("page tables outside guest memory end in SHUTDOWN, not a host fault")
     func garbageCR3() async throws {
         let report = try await VirtualMachine(entry: GuestFunction(guest_load_garbage_cr3)).run(RunOptions(deadline: .seconds(10)))
         #expect(report.vcpus[0].outcome == .faulted(.shutdown))
+        try await expectNormalVMRuns()
     }
 
     @Test("a __thread variable faults below the TLS page instead of corrupting the TSS")
@@ -36,16 +38,18 @@ struct HostileGuestTests {
         let tls = VirtualMachine.vcpuBlock(0) + UInt64(KVMH_VCPU_TLS)
         #expect(exception.vector == 14)
         #expect(exception.cr2 < tls && exception.cr2 >= tls - 4096)
+        try await expectNormalVMRuns()
     }
 
     @Test("a ucall pointer valid only in the host is refused, not followed")
-    func hostPointer() throws {
+    func hostPointer() async throws {
         // The address of a host-only heap object: the guest cannot see it and the host must not read it.
         let secret = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
         defer { secret.deallocate() }
         let address = UInt64(UInt(bitPattern: secret))
         let vm = try VirtualMachine(entry: GuestFunction(guest_ucall_points_at_host), arguments: [address])
         #expect(throws: KVMError.malformedUcall(.unmappedPointer(gva: address))) { try vm.vcpus[0].nextUcall() }
+        try await expectNormalVMRuns()
     }
 
     @Test("HLT before DONE is a HLT exit: there is no in-kernel interrupt controller to sleep on")
@@ -53,5 +57,6 @@ struct HostileGuestTests {
         let report = try await VirtualMachine(entry: GuestFunction(guest_halts)).run()
         #expect(report.vcpus[0].checkpoints == [.sync([1])])
         #expect(report.vcpus[0].outcome == .faulted(.hlt))
+        try await expectNormalVMRuns()
     }
 }

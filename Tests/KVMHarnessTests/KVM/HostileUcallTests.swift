@@ -38,13 +38,13 @@ private func ucallError(pointer: UInt64, prepare: (VirtualMachine) throws -> Voi
         let ucall = try vm.vcpus[0].nextUcall()
         Issue.record("expected a malformed ucall, got \(ucall)")
         return nil
-    } catch let error as KVMError {
+    } catch {
         return error
     }
 }
 
 /// The same process makes and runs a normal VM afterwards: nothing the hostile guest did outlives its VM.
-private func expectNormalVMRuns(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+func expectNormalVMRuns(sourceLocation: SourceLocation = #_sourceLocation) async throws {
     let report = try await VirtualMachine(entry: GuestFunction(guest_sync_done), arguments: [0x600d]).run()
     #expect(report.vcpus[0].outcome == .done, sourceLocation: sourceLocation)
     #expect(report.vcpus[0].checkpoints == [.sync([0x600d]), .done], sourceLocation: sourceLocation)
