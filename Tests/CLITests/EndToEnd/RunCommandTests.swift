@@ -346,9 +346,9 @@ struct RunCommandTests {
         image.writeU64(last + 40, 0x4000_0000_0000 - image.readU64(last + 16))
         let file = try TemporaryFile(bytes: image)
         defer { file.remove() }
-        let start = ContinuousClock.now
-        let result = try await CLI.run(["run", file.path, "--format", "json"], limit: 20)
-        #expect(ContinuousClock.now - start < .seconds(10), "\(result)")
+        // No timing assertion: the old loader took hours on this image, so the 60 s limit kills it and the status
+        // is the signal's, not 2.
+        let result = try await CLI.run(["run", file.path, "--format", "json"], limit: 60)
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains("of guest RAM for its segments and their page tables"), "\(result)")
         #expect(result.stderr.contains("give the VM more memory (kvm-harness run --memory MIB)"), "\(result)")
