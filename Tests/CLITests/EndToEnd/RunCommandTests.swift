@@ -356,9 +356,14 @@ struct RunCommandTests {
 
     @Test("too few file descriptors (ulimit -n 4): one line naming the ioctl, the errno and ulimit -n; status 4")
     func fewFileDescriptors() async throws {
-        // 0, 1 and 2 are taken; /dev/kvm gets 3 and KVM_CREATE_VM finds no descriptor left.
+        // 0, 1 and 2 are taken; /dev/kvm gets 3 and KVM_CREATE_VM finds no descriptor left. Under scripts/asan.sh
+        // LeakSanitizer's exit-time check (a tracer task and /proc reads) cannot work with 4 descriptors and spins
+        // forever, so it is off for this one process; the other CLI tests check the same code for leaks.
         let result = try await CLI.run(
-            ["-c", "ulimit -n 4 && exec \"$0\" run \"$1\"", CLI.executable.path, try CLI.image("clean")],
+            [
+                "-c", "ulimit -n 4 && ASAN_OPTIONS=\"${ASAN_OPTIONS:-} detect_leaks=0\" exec \"$0\" run \"$1\"",
+                CLI.executable.path, try CLI.image("clean"),
+            ],
             executable: URL(fileURLWithPath: "/bin/sh"))
         #expect(result.status == 4, "\(result)")
         #expect(

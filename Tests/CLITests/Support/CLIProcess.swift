@@ -129,6 +129,9 @@ enum CLI {
         let timeLimit = Task {
             try await Task.sleep(for: .seconds(limit))
             if process.isRunning { process.terminate() }
+            // A process that blocks SIGTERM (LeakSanitizer does while it stops the world) gets SIGKILL.
+            try await Task.sleep(for: .seconds(5))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         // The time limit is a task cancelled as soon as the process ends. (It was a DispatchQueue.asyncAfter block,
         // which kept the Process, its pipes and buffers alive for the whole limit: LeakSanitizer reported 254 KB
