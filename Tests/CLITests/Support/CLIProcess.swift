@@ -133,9 +133,8 @@ enum CLI {
             try await Task.sleep(for: .seconds(5))
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
-        // The time limit is a task cancelled as soon as the process ends. (It was a DispatchQueue.asyncAfter block,
-        // which kept the Process, its pipes and buffers alive for the whole limit: LeakSanitizer reported 254 KB
-        // still held by the pending blocks when the test process exited.)
+        // The time limit is a task cancelled as soon as the process ends, rather than a DispatchQueue.asyncAfter
+        // block that keeps the Process alive for the whole limit after the run.
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
@@ -149,8 +148,14 @@ enum CLI {
         timeLimit.cancel()
         try out.close()
         try err.close()
-        return CLIResult(
-            status: status, stdout: try String(contentsOf: outURL, encoding: .utf8),
-            stderr: try String(contentsOf: errURL, encoding: .utf8))
+        // Read through FileHandle: String(contentsOf:) and Data(contentsOf:) leak a 4 KiB read buffer per file in
+        // this toolchain's FoundationEssentials (readBytesFromFile; LeakSanitizer: 400 KB over the CLI tests, the
+        // "254 KB" of issue 13).
+        func contents(_ url: URL) throws -> String {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        }
+        return CLIResult(status: status, stdout: try contents(outURL), stderr: try contents(errURL))
     }
 }
