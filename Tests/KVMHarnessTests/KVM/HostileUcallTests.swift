@@ -326,13 +326,14 @@ struct HostileUcallTests {
         try await expectNormalVMRuns()
     }
 
-    @Test("16 vCPUs spinning until the deadline all time out, and every thread is joined")
+    @Test("64 vCPUs spinning until the deadline all time out")
     func spinningVCPUs() async throws {
-        // 64 at once is the soak script's case (scripts/soak.sh spin): here each vCPU costs about 0.1 s to set up.
-        let vm = try VirtualMachine(entry: GuestFunction(guest_spin), vcpus: 16)
-        let report = await vm.run(RunOptions(deadline: .milliseconds(300)))
+        // scripts/soak.sh spin runs the same with the process's threads and descriptors measured around it.
+        let vm = try VirtualMachine(entry: GuestFunction(guest_spin), vcpus: 64)
+        let report = await vm.run(RunOptions(deadline: .seconds(1)))
         #expect(report.vcpus.allSatisfy { $0.outcome == .timedOut }, "\(report.vcpus.map(\.outcome))")
-        #expect(report.vcpus.allSatisfy { $0.checkpoints == [.sync([1])] })
+        // On a loaded host a vCPU may not have reached its SYNC(1) by the deadline; none reports anything else.
+        #expect(report.vcpus.allSatisfy { $0.checkpoints == [.sync([1])] || $0.checkpoints.isEmpty })
         try await expectNormalVMRuns()
     }
 
