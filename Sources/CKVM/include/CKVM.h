@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <cpuid.h>
 
 // MARK: - ioctl request numbers (the importer cannot evaluate _IO* macros)
@@ -38,6 +40,14 @@ static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
 static const unsigned long CKVM_GET_CLOCK = KVM_GET_CLOCK;
 static const unsigned long CKVM_SET_CLOCK = KVM_SET_CLOCK;
 static const unsigned long CKVM_SET_BOOT_CPU_ID = KVM_SET_BOOT_CPU_ID;
+// VM ioctls for memory: memslots, dirty logging, coalesced MMIO.
+static const unsigned long CKVM_SET_USER_MEMORY_REGION2 = KVM_SET_USER_MEMORY_REGION2;
+static const unsigned long CKVM_GET_DIRTY_LOG = KVM_GET_DIRTY_LOG;
+static const unsigned long CKVM_CLEAR_DIRTY_LOG = KVM_CLEAR_DIRTY_LOG;
+static const unsigned long CKVM_RESET_DIRTY_RINGS = KVM_RESET_DIRTY_RINGS;
+static const unsigned long CKVM_REGISTER_COALESCED_MMIO = KVM_REGISTER_COALESCED_MMIO;
+static const unsigned long CKVM_UNREGISTER_COALESCED_MMIO = KVM_UNREGISTER_COALESCED_MMIO;
+static const unsigned long CKVM_SET_NR_MMU_PAGES = KVM_SET_NR_MMU_PAGES;
 
 // System, VM and vCPU ioctls (the same request on each file descriptor).
 static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
@@ -73,6 +83,11 @@ static const unsigned long CKVM_SET_NESTED_STATE = KVM_SET_NESTED_STATE;
 static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
+
+/// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
+static inline int ckvm_memfd_create(const char *name, unsigned int flags) {
+    return (int)syscall(SYS_memfd_create, name, flags);
+}
 
 /// ioctl(2) with an integer argument (or none: pass 0).
 static inline int ckvm_ioctl_int(int fd, unsigned long request, unsigned long arg) {

@@ -203,4 +203,19 @@ void guest_monitor_mwait(void);
 /// Host-departure probe: SYNC(1, the result of hypercall 0, which KVM does not know), DONE.
 void guest_hypercall_probe(void);
 
+// MARK: - Memory: memslots, dirty logging (Tests/TestGuests/selftests/memslots.c, dirty_log.c)
+
+/// The second argument of every SYNC guest_ucall_in_slot sends.
+#define MEMSLOT_RACE_MAGIC 0x5107
+/// Builds `count` SYNC(i, MEMSLOT_RACE_MAGIC) ucalls in a struct at `gva` (in a slot the host moves and deletes
+/// meanwhile) and sends each; then DONE.
+void guest_ucall_in_slot(uint64_t gva, uint64_t count);
+/// set_memory_region_test: what the host answers a read of the region while it is in no slot.
+#define SET_MEMORY_REGION_MMIO_VALUE 0xbeefull
+/// set_memory_region_test: SYNC(0), then spins on the word at `gva` through two moves of its slot (SYNC(0) after each
+/// change it sees), asserting what each reads; DONE.
+void guest_move_region(uint64_t gva);
+/// set_memory_region_test: SYNC(0), then spins on the word at `gva` while its slot is deleted, added, deleted; DONE.
+void guest_delete_region(uint64_t gva);
+
 #endif
