@@ -84,6 +84,16 @@ static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
 
+/// An acquire load of a u32 that KVM writes concurrently (a dirty ring entry's flags).
+static inline uint32_t ckvm_load_acquire_u32(const uint32_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+/// A release store of a u32 that KVM reads concurrently (a dirty ring entry's flags).
+static inline void ckvm_store_release_u32(uint32_t *address, uint32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
 /// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
 static inline int ckvm_memfd_create(const char *name, unsigned int flags) {
     return (int)syscall(SYS_memfd_create, name, flags);
