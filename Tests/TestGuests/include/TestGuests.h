@@ -218,4 +218,12 @@ void guest_move_region(uint64_t gva);
 /// set_memory_region_test: SYNC(0), then spins on the word at `gva` while its slot is deleted, added, deleted; DONE.
 void guest_delete_region(uint64_t gva);
 
+/// dirty_log_test: pages written between two SYNCs.
+#define DIRTY_LOG_PAGES_PER_LOOP 1024
+/// dirty_log_test: the iteration number the guest writes; the host writes the guest's copy at this address.
+uint64_t *dirty_log_iteration_address(void);
+/// dirty_log_test: writes dirty_log_iteration into the first word of each of the `pages` pages at `gva`, then
+/// forever into DIRTY_LOG_PAGES_PER_LOOP random ones (xorshift64 from `seed`) followed by SYNC(1).
+void guest_dirty_log(uint64_t gva, uint64_t pages, uint64_t seed);
+
 #endif
