@@ -15,7 +15,7 @@ import Testing
 /// Short parameters: 4 MiB + 3 pages (the C test: 1 GiB + 3 pages), 8 iterations of 10 ms (the C test: 32), a ring of
 /// 1024 entries (the C test: the largest power of two not above the page count, at most 65536), so the first pass
 /// over the pages fills the ring. `scripts/dirty-log-full.sh` runs it with the C test's parameters.
-@Suite("selftest dirty_log_test", .requiresKVM)
+@Suite("selftest dirty_log_test", .requiresKVM, .serialized)
 struct DirtyLogTests {
     enum Mode: String, CaseIterable, Sendable {
         case dirtyLog = "dirty-log"

@@ -226,4 +226,9 @@ uint64_t *dirty_log_iteration_address(void);
 /// forever into DIRTY_LOG_PAGES_PER_LOOP random ones (xorshift64 from `seed`) followed by SYNC(1).
 void guest_dirty_log(uint64_t gva, uint64_t pages, uint64_t seed);
 
+/// coalesced_io_test: forever: ring_size - 1 writes alternating 8-byte MMIO to `mmio` (value mmio + i) and 4-byte
+/// OUT to `port` (value port + i), then one MMIO write; the same ending in an OUT; SYNC(0); one MMIO write and one
+/// OUT of value + ring_size - 1.
+void guest_coalesced_io(uint64_t mmio, uint64_t ring_size, uint64_t port);
+
 #endif
