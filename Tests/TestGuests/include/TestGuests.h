@@ -231,4 +231,8 @@ void guest_dirty_log(uint64_t gva, uint64_t pages, uint64_t seed);
 /// OUT of value + ring_size - 1.
 void guest_coalesced_io(uint64_t mmio, uint64_t ring_size, uint64_t port);
 
+/// memslot_modification_stress_test (the kernel's memstress guest): forever writes the pass number into each of
+/// the `pages` pages at `gva`, then SYNC(pass).
+void guest_memstress(uint64_t gva, uint64_t pages);
+
 #endif

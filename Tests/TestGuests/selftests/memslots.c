@@ -59,3 +59,15 @@ void guest_delete_region(uint64_t gva) {
 }
 
 GUEST_CODE_END
+
+GUEST_CODE_BEGIN
+
+void guest_memstress(uint64_t gva, uint64_t pages) {
+    for (uint64_t pass = 1;; pass++) {
+        for (uint64_t page = 0; page < pages; page++)
+            *(volatile uint64_t *)(gva + page * 4096) = pass;
+        GUEST_SYNC(pass);
+    }
+}
+
+GUEST_CODE_END
