@@ -182,3 +182,39 @@ private struct Thread {
     init(_ body: @escaping @Sendable () -> Void) { thread = try! OSThread(body) }
     func join() { thread.join() }
 }
+
+/// Guest memory where the harness picks the address, large pages, and translation both ways.
+@Suite("Guest memory", .requiresKVM)
+struct GuestMemoryTests {
+    @Test("allocate(size:) picks unmapped addresses; gpa to gva and host to gpa translate back")
+    func allocateAndTranslate() throws {
+        let vm = try VirtualMachine()
+        let first = try vm.allocate(size: 8192)
+        let second = try vm.allocate(size: 4096)
+        #expect(first.gva == VirtualMachine.allocationBase && second.gva == first.gva + 8192)
+        #expect(vm.translate(first.gva + 4100) == .mapped(gpa: first.gpa + 4100, writable: true, executable: false))
+        #expect(vm.guestVirtualAddresses(of: second.gpa + 8) == [second.gva + 8])
+        let host = try vm.hostMemory(gpa: first.gpa, count: 8192)
+        #expect(vm.guestPhysicalAddress(ofHost: host.baseAddress! + 4096) == first.gpa + 4096)
+    }
+
+    @Test("a guest writes through 2 MiB pages, and through 1 GiB pages where its CPU has them",
+          arguments: [GuestPageSize.size2MiB, .size1GiB])
+    func largePagesInTheGuest(_ pageSize: GuestPageSize) throws {
+        let hasGigabytePages = try KVM.shared().supports(.gbpages)
+        if pageSize == .size1GiB && !hasGigabytePages { return }
+        let vm = try VirtualMachine(configuration: .init())
+        let gpa: UInt64 = 1 << 36
+        let gva: UInt64 = 0x20_0000_0000
+        let size = pageSize.rawValue
+        try vm.addMemslot(gpa: gpa, size: size, backing: .transparentHugePages)
+        try vm.map(gva: gva, gpa: gpa, size: size, pageSize: pageSize)
+        #expect(vm.translate(gva + size - 8) == .mapped(gpa: gpa + size - 8, writable: true, executable: false))
+        // One memstress pass over 4 MiB of it (the first 2 MiB page and the next).
+        let pages: UInt64 = min(size, 4 << 20) / 4096
+        try vm.addVCPU(entry: GuestFunction(guest_memstress), arguments: [gva, pages])
+        #expect(try vm.vcpus[0].nextUcall() == .sync(UcallArguments([1])))
+        let memory = try vm.hostMemory(gpa: gpa, count: Int(pages * 4096))
+        #expect((0..<Int(pages)).allSatisfy { memory.load(fromByteOffset: $0 * 4096, as: UInt64.self) == 1 })
+    }
+}
