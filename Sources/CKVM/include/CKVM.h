@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <unistd.h>
 #include <cpuid.h>
 
@@ -92,6 +93,17 @@ static inline uint32_t ckvm_load_acquire_u32(const uint32_t *address) {
 /// A release store of a u32 that KVM reads concurrently (a dirty ring entry's flags).
 static inline void ckvm_store_release_u32(uint32_t *address, uint32_t value) {
     __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+// userfaultfd ioctls, for tests that back a memslot with memory they page in on demand (demand_paging_test).
+static const unsigned long CKVM_UFFDIO_API = UFFDIO_API;
+static const unsigned long CKVM_UFFDIO_REGISTER = UFFDIO_REGISTER;
+static const unsigned long CKVM_UFFDIO_COPY = UFFDIO_COPY;
+static const unsigned long long CKVM_UFFD_API = UFFD_API;
+
+/// userfaultfd(2), by system call number (the C library has no wrapper).
+static inline int ckvm_userfaultfd(int flags) {
+    return (int)syscall(SYS_userfaultfd, flags);
 }
 
 /// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
