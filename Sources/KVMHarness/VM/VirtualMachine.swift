@@ -40,8 +40,9 @@ final class VMState: @unchecked Sendable {
 /// Guest-virtual layout: guest code at the addresses it was linked or loaded at (lower half), the ucall page
 /// identity-mapped, the harness's own structures in the reserved top 512 GiB (`KVMH_RESERVED_BASE`).
 ///
-/// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs; the memory layout must not change
-/// while they run.
+/// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs: the harness's own layout must not
+/// change while they run (`allocate`, `map`, `loadCode` and `addVCPU` throw `.vcpuRunning`). Slots a test adds may
+/// change at any time (Memory/Memslots.swift; which calls may run beside `run()` is in docs/memory.md).
 public final class VirtualMachine: @unchecked Sendable {
     /// How to build a VM.
     public struct Configuration: Sendable {
