@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+#include <unistd.h>
 #include <cpuid.h>
 
 // MARK: - ioctl request numbers (the importer cannot evaluate _IO* macros)
@@ -38,6 +41,14 @@ static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
 static const unsigned long CKVM_GET_CLOCK = KVM_GET_CLOCK;
 static const unsigned long CKVM_SET_CLOCK = KVM_SET_CLOCK;
 static const unsigned long CKVM_SET_BOOT_CPU_ID = KVM_SET_BOOT_CPU_ID;
+// VM ioctls for memory: memslots, dirty logging, coalesced MMIO.
+static const unsigned long CKVM_SET_USER_MEMORY_REGION2 = KVM_SET_USER_MEMORY_REGION2;
+static const unsigned long CKVM_GET_DIRTY_LOG = KVM_GET_DIRTY_LOG;
+static const unsigned long CKVM_CLEAR_DIRTY_LOG = KVM_CLEAR_DIRTY_LOG;
+static const unsigned long CKVM_RESET_DIRTY_RINGS = KVM_RESET_DIRTY_RINGS;
+static const unsigned long CKVM_REGISTER_COALESCED_MMIO = KVM_REGISTER_COALESCED_MMIO;
+static const unsigned long CKVM_UNREGISTER_COALESCED_MMIO = KVM_UNREGISTER_COALESCED_MMIO;
+static const unsigned long CKVM_SET_NR_MMU_PAGES = KVM_SET_NR_MMU_PAGES;
 
 // System, VM and vCPU ioctls (the same request on each file descriptor).
 static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
@@ -73,6 +84,32 @@ static const unsigned long CKVM_SET_NESTED_STATE = KVM_SET_NESTED_STATE;
 static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
+
+/// An acquire load of a u32 that KVM writes concurrently (a dirty ring entry's flags).
+static inline uint32_t ckvm_load_acquire_u32(const uint32_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+/// A release store of a u32 that KVM reads concurrently (a dirty ring entry's flags).
+static inline void ckvm_store_release_u32(uint32_t *address, uint32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+// userfaultfd ioctls, for tests that back a memslot with memory they page in on demand (demand_paging_test).
+static const unsigned long CKVM_UFFDIO_API = UFFDIO_API;
+static const unsigned long CKVM_UFFDIO_REGISTER = UFFDIO_REGISTER;
+static const unsigned long CKVM_UFFDIO_COPY = UFFDIO_COPY;
+static const unsigned long long CKVM_UFFD_API = UFFD_API;
+
+/// userfaultfd(2), by system call number (the C library has no wrapper).
+static inline int ckvm_userfaultfd(int flags) {
+    return (int)syscall(SYS_userfaultfd, flags);
+}
+
+/// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
+static inline int ckvm_memfd_create(const char *name, unsigned int flags) {
+    return (int)syscall(SYS_memfd_create, name, flags);
+}
 
 /// ioctl(2) with an integer argument (or none: pass 0).
 static inline int ckvm_ioctl_int(int fd, unsigned long request, unsigned long arg) {

@@ -46,6 +46,30 @@
 #define KVM_CAP_PRE_FAULT_MEMORY 236 // Linux 6.10
 #endif
 
+// MARK: - Memslots newer than Linux 6.1 (KVM_SET_USER_MEMORY_REGION2, Linux 6.8)
+
+#ifndef KVM_MEM_GUEST_MEMFD
+#define KVM_MEM_GUEST_MEMFD (1UL << 2) // Linux 6.8
+/// `struct kvm_userspace_memory_region2` (Linux 6.8): the v1 region, then a guest_memfd and its offset.
+struct kvm_userspace_memory_region2 {
+    __u32 slot;
+    __u32 flags;
+    __u64 guest_phys_addr;
+    __u64 memory_size;
+    __u64 userspace_addr;
+    __u64 guest_memfd_offset;
+    __u32 guest_memfd;
+    __u32 pad1;
+    __u64 pad2[14];
+};
+#endif
+#ifndef KVM_SET_USER_MEMORY_REGION2
+#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2) // Linux 6.8
+#endif
+#ifndef KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP
+#define KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP 225 // Linux 6.4
+#endif
+
 /// `struct kvm_run`'s `memory_fault` member (Linux 6.8), which a 6.1 header lacks: it starts the exit union, at
 /// offset 32, like every other exit's member.
 struct clinuxkvm_memory_fault {

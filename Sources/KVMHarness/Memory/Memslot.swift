@@ -12,6 +12,10 @@ public struct Memslot: Sendable, Equatable {
     public var readOnly: Bool
     /// What the harness put there, for diagnostics ("guest RAM", "guest code (read-only)").
     public var purpose: String
+    /// Whether KVM logs the guest's writes to it (`KVM_MEM_LOG_DIRTY_PAGES`).
+    public var logsDirtyPages: Bool = false
+    /// Whether the harness made it for its own use (guest RAM, code): tests cannot delete, move or overlap it.
+    public var isHarnessMemory: Bool = true
 
     /// Whether `gpa` is inside the slot.
     @inline(__always)
@@ -42,6 +46,15 @@ public struct MemslotTable: PhysicalMemory, Sendable {
         slots.append(slot)
         slots.sort { $0.guestPhysicalAddress < $1.guestPhysicalAddress }
     }
+
+    /// Removes slot number `slot`, returning it (nil if there is none).
+    mutating func remove(slot: UInt32) -> Memslot? {
+        guard let index = slots.firstIndex(where: { $0.slot == slot }) else { return nil }
+        return slots.remove(at: index)
+    }
+
+    /// The slot numbered `slot`, if any.
+    public func slot(numbered slot: UInt32) -> Memslot? { slots.first { $0.slot == slot } }
 
     /// Sets the guest RAM that is mapped in the host but not registered with KVM yet (nil: none left).
     mutating func setUnregisteredRAM(_ ram: Memslot?) { unregisteredRAM = ram }

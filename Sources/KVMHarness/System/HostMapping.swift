@@ -29,6 +29,12 @@ final class HostMapping: @unchecked Sendable {
         self.size = size
     }
 
+    /// Takes ownership of a mapping made elsewhere (`base`, `size` bytes): it is unmapped in deinit.
+    init(adopting base: UnsafeMutableRawPointer, size: Int) {
+        self.base = base
+        self.size = size
+    }
+
     deinit {
         _ = system_munmap(base, size)
     }

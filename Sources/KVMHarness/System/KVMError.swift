@@ -44,6 +44,11 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     case msrNotProcessed(index: UInt32, write: UInt64?)
     /// A method that answers an exit was called when the last exit was not one it answers.
     case noExitToAnswer(expected: String, last: String)
+    /// A memslot change would cover, delete or move guest-physical memory the harness keeps for itself (its RAM,
+    /// the code it shares, the ucall MMIO address); `owner` says which.
+    case protectedGuestMemory(gpa: UInt64, owner: String)
+    /// A call that changes the VM's memory layout was made while a vCPU was inside `run()`/`step()`.
+    case vcpuRunning(operation: String, vcpu: Int)
 
     /// The errno behind the error, where there is one.
     public var errno: Errno? {
@@ -73,6 +78,10 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
             return "pick an address outside guest memory, or let the harness search for one"
         case .outOfGuestMemory:
             return "give the VM more memory"
+        case .protectedGuestMemory:
+            return "place the slot elsewhere (above the VM's memorySize and away from the ucall address)"
+        case .vcpuRunning:
+            return "stop the vCPUs first (kick them and wait for their runs to end), or do it before they run"
         case .ioctlFailed(_, .tooManyOpenFiles), .systemCallFailed(_, .tooManyOpenFiles):
             return "raise the open-file limit (ulimit -n)"
         case .ioctlFailed(_, .noMemory), .systemCallFailed(_, .noMemory):
@@ -135,6 +144,10 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
             }
         case .noExitToAnswer(let expected, let last):
             what = "no \(expected) exit to answer: the last exit was \(last); answer an exit before the next run"
+        case .protectedGuestMemory(let gpa, let owner):
+            what = "guest-physical \(hex(gpa)) is \(owner), which the harness keeps for itself"
+        case .vcpuRunning(let operation, let vcpu):
+            what = "can't \(operation) while vCPU \(vcpu) runs"
         }
         if let hint { return "\(what): \(hint)" }
         return what

@@ -133,6 +133,16 @@ func system_mmap(size: Int, flags: CInt, fd: CInt) -> UnsafeMutableRawPointer? {
     return pointer == MAP_FAILED ? nil : pointer
 }
 
+/// `mmap(2)` of `size` bytes of `fd` from `offset`, shared, with `protection`; nil on failure, with errno set.
+func system_mmap(size: Int, protection: CInt, fd: CInt, offset: Int) -> UnsafeMutableRawPointer? {
+    if let result = SyscallSeam.intercept(.mmap(size: size, fd: fd)) {
+        _ = answer(result)
+        return nil
+    }
+    let pointer = Glibc.mmap(nil, size, protection, MAP_SHARED, fd, off_t(offset))
+    return pointer == MAP_FAILED ? nil : pointer
+}
+
 /// `munmap(2)`.
 func system_munmap(_ address: UnsafeMutableRawPointer, _ size: Int) -> CInt {
     if let result = SyscallSeam.intercept(.munmap(size: size)) { return CInt(answer(result)) }

@@ -15,11 +15,13 @@ extension VirtualMachine {
         let newState = VMState(fd: vmFD, physicalAddressBits: state.physicalAddressBits)
         newState.memslots = state.memslots
         newState.backings = state.backings
+        newState.testSlotBackings = state.testSlotBackings
         newState.ucallAddress = state.ucallAddress
         for slot in state.memslots.slots {
             var region = kvm_userspace_memory_region()
             region.slot = slot.slot
-            region.flags = slot.readOnly ? UInt32(KVM_MEM_READONLY) : 0
+            region.flags = (slot.readOnly ? UInt32(KVM_MEM_READONLY) : 0)
+                | (slot.logsDirtyPages ? UInt32(KVM_MEM_LOG_DIRTY_PAGES) : 0)
             region.guest_phys_addr = slot.guestPhysicalAddress
             region.memory_size = slot.size
             region.userspace_addr = UInt64(slot.hostAddress)

@@ -184,8 +184,11 @@ public final class VCPU: @unchecked Sendable {
         let cr3 =
             syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0
             ? ckvm_run_sync_sregs(run).pointee.cr3 : try specialRegisters().cr3
-        let memory = GuestVirtualMemory(memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits)
-        let ucall = try UcallDecoder.decode(gva: gva, memory: memory)
+        // Under the memslot lock: no slot's host memory can be unmapped while the decoder reads it.
+        let ucall = try state.memslotLock.reading { () throws(KVMError) -> Ucall in
+            let memory = GuestVirtualMemory(memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits)
+            return try UcallDecoder.decode(gva: gva, memory: memory)
+        }
         lastUcall = ucall
         lastUcallTransport = transport
         return ucall

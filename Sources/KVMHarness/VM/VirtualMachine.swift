@@ -9,9 +9,16 @@ import SystemPackage
 /// A separate object so that vCPUs keep guest memory alive without a reference cycle with the VM.
 final class VMState: @unchecked Sendable {
     let fd: FileDescriptor
-    // Read by every ucall decode; unchecked for the reason given in VCPU (the layout never changes while vCPUs run).
+    // Read by every ucall decode, always with `memslotLock` held for reading; changed only with it held for writing
+    // (see Memory/Memslots.swift). Unchecked for the reason given in VCPU: the lock does the excluding.
     @exclusivity(unchecked) var memslots = MemslotTable()
+    /// Guards `memslots` and the host memory of the slots in it against a slot change while it is being read.
+    let memslotLock = ReadWriteLock()
     var backings: [HostMapping] = []
+    /// The host memory of the slots tests added, by slot number (under `memslotLock`, for writing).
+    var testSlotBackings: [UInt32: MemslotBackingStorage] = [:]
+    /// The dirty ring size in bytes per vCPU (`KVM_CAP_DIRTY_LOG_RING`), 0 when off.
+    var dirtyRingBytes = 0
     var ucallAddress: UInt64 = 0
     let physicalAddressBits: Int
     /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
@@ -33,8 +40,9 @@ final class VMState: @unchecked Sendable {
 /// Guest-virtual layout: guest code at the addresses it was linked or loaded at (lower half), the ucall page
 /// identity-mapped, the harness's own structures in the reserved top 512 GiB (`KVMH_RESERVED_BASE`).
 ///
-/// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs; the memory layout must not change
-/// while they run.
+/// Set a VM up (load code, add vCPUs, write globals) before running its vCPUs: the harness's own layout must not
+/// change while they run (`allocate`, `map`, `loadCode` and `addVCPU` throw `.vcpuRunning`). Slots a test adds may
+/// change at any time (Memory/Memslots.swift; which calls may run beside `run()` is in docs/memory.md).
 public final class VirtualMachine: @unchecked Sendable {
     /// How to build a VM.
     public struct Configuration: Sendable {
@@ -96,8 +104,8 @@ public final class VirtualMachine: @unchecked Sendable {
     public var ucallAddress: UInt64 { state.ucallAddress }
     /// The guest's MAXPHYADDR.
     public var physicalAddressBits: Int { state.physicalAddressBits }
-    /// The memslots.
-    public var memslots: MemslotTable { state.memslots }
+    /// The memslots, as they are at the moment of the call.
+    public var memslots: MemslotTable { state.memslotLock.reading { state.memslots } }
 
     /// Creates a VM with guest RAM, the harness's structures and the ucall address, and no vCPUs yet.
     ///
@@ -127,6 +135,7 @@ public final class VirtualMachine: @unchecked Sendable {
         pageTables = try PageTables(allocator: &allocator, physicalAddressBits: physicalBits)
         ram = try HostMapping(anonymous: Int(memorySize))
         state.backings.append(ram)
+        // No vCPU exists yet, so the table needs no lock.
         state.memslots.setUnregisteredRAM(
             Memslot(
                 slot: .max, guestPhysicalAddress: 0, size: memorySize, hostAddress: UInt(bitPattern: ram.base),
@@ -181,13 +190,13 @@ public final class VirtualMachine: @unchecked Sendable {
                 gpa: registeredRAM, size: end - registeredRAM, host: ram.base + Int(registeredRAM), readOnly: false,
                 purpose: "guest RAM")
             registeredRAM = end
-            state.memslots.setUnregisteredRAM(
-                end < memorySize
+            let unregistered = end < memorySize
                     ? Memslot(
                         slot: .max, guestPhysicalAddress: end, size: memorySize - end,
                         hostAddress: UInt(bitPattern: ram.base) + UInt(end), readOnly: false,
                         purpose: "guest RAM (not yet registered with KVM)")
-                    : nil)
+                    : nil
+            state.memslotLock.writing { state.memslots.setUnregisteredRAM(unregistered) }
         }
     }
 
@@ -222,18 +231,23 @@ public final class VirtualMachine: @unchecked Sendable {
         if state.ucallAddress != 0 && gpa <= state.ucallAddress && state.ucallAddress - gpa < size {
             throw .invalidArgument("memslot at \(hex(gpa)) would cover the ucall MMIO address \(hex(state.ucallAddress))")
         }
-        var region = kvm_userspace_memory_region()
-        region.slot = nextSlot
-        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : 0
-        region.guest_phys_addr = gpa
-        region.memory_size = size
-        region.userspace_addr = UInt64(UInt(bitPattern: host))
-        try kvmIoctl(state.fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION")
-        state.memslots.insert(
-            Memslot(
-                slot: nextSlot, guestPhysicalAddress: gpa, size: size, hostAddress: UInt(bitPattern: host),
-                readOnly: readOnly, purpose: purpose))
-        nextSlot += 1
+        try state.memslotLock.writing { () throws(KVMError) in
+            // The lowest number no slot uses: tests choose slot numbers of their own (Memory/Memslots.swift).
+            var number: UInt32 = 0
+            while state.memslots.slot(numbered: number) != nil { number += 1 }
+            var region = kvm_userspace_memory_region()
+            region.slot = number
+            region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : 0
+            region.guest_phys_addr = gpa
+            region.memory_size = size
+            region.userspace_addr = UInt64(UInt(bitPattern: host))
+            try kvmIoctl(state.fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION")
+            state.memslots.insert(
+                Memslot(
+                    slot: number, guestPhysicalAddress: gpa, size: size, hostAddress: UInt(bitPattern: host),
+                    readOnly: readOnly, purpose: purpose))
+            nextSlot = max(nextSlot, number + 1)
+        }
     }
 
     /// Allocates `size` bytes of guest RAM (whole pages, zeroed) and maps them at `gva`.
@@ -245,12 +259,13 @@ public final class VirtualMachine: @unchecked Sendable {
         throws(KVMError) -> UInt64
     {
         try requireHarnessSetUp("allocate guest memory")
+        try requireNoVCPURunning("allocate guest memory")
         let gpa = try allocator.allocate(size)
         var flags: PageTableFlags = writable ? [.writable] : []
         if !executable { flags.insert(.noExecute) }
         try pageTables.map(
             gva: gva.roundedDown(to: 4096), gpa: gpa, size: size.roundedUp(to: 4096), flags: flags,
-            memory: state.memslots, allocator: &allocator)
+            memory: memslots, allocator: &allocator)
         try registerAllocatedRAM()
         return gpa
     }
@@ -264,10 +279,11 @@ public final class VirtualMachine: @unchecked Sendable {
         throws(KVMError)
     {
         try requireHarnessSetUp("map guest memory")
+        try requireNoVCPURunning("map guest memory")
         var flags: PageTableFlags = writable ? [.writable] : []
         if !executable { flags.insert(.noExecute) }
         try pageTables.map(
-            gva: gva, gpa: gpa, size: size.roundedUp(to: 4096), flags: flags, memory: state.memslots,
+            gva: gva, gpa: gpa, size: size.roundedUp(to: 4096), flags: flags, memory: memslots,
             allocator: &allocator)
         try registerAllocatedRAM()
     }
@@ -278,13 +294,15 @@ public final class VirtualMachine: @unchecked Sendable {
     }
 
     /// Where `gva` lands in guest-physical memory under the harness's page tables.
-    public func translate(_ gva: UInt64) -> Translation { pageTables.translate(gva, memory: state.memslots) }
+    public func translate(_ gva: UInt64) -> Translation {
+        state.memslotLock.reading { pageTables.translate(gva, memory: state.memslots) }
+    }
 
     /// Copies `count` bytes at guest-virtual `gva` into `destination`.
     ///
     /// - Throws: `.unmappedGuestAddress` or `.guestAddressOutsideMemory`.
     public func read(gva: UInt64, into destination: UnsafeMutableRawPointer, count: Int) throws(KVMError) {
-        switch virtualMemory.read(gva: gva, into: destination, count: count) {
+        switch state.memslotLock.reading({ virtualMemory.read(gva: gva, into: destination, count: count) }) {
         case nil: return
         case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
         case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
@@ -300,11 +318,17 @@ public final class VirtualMachine: @unchecked Sendable {
         while done < count {
             let address = gva + UInt64(done)
             let chunk = min(count - done, 4096 - Int(address & 0xfff))
-            guard case .mapped(let gpa, _, _) = translate(address) else { throw .unmappedGuestAddress(gva: address) }
-            guard state.memslots.write(gpa: gpa, from: source + done, count: chunk) else {
-                throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
+            let written = state.memslotLock.reading { () -> Translation? in
+                let translation = pageTables.translate(address, memory: state.memslots)
+                guard case .mapped(let gpa, _, _) = translation else { return translation }
+                return state.memslots.write(gpa: gpa, from: source + done, count: chunk) ? nil : translation
             }
-            done += chunk
+            guard let written else {
+                done += chunk
+                continue
+            }
+            guard case .mapped(let gpa, _, _) = written else { throw .unmappedGuestAddress(gva: address) }
+            throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
         }
     }
 
@@ -379,10 +403,10 @@ public final class VirtualMachine: @unchecked Sendable {
                     readOnly: true, purpose: "host code (read-only)")
                 try pageTables.map(
                     gva: run.address, gpa: gpa, size: run.size, flags: run.executable ? [] : [.noExecute],
-                    memory: state.memslots, allocator: &allocator)
+                    memory: memslots, allocator: &allocator)
             case .copied:
                 let gpa = try allocate(gva: run.address, size: run.size, writable: true, executable: run.executable)
-                guard let destination = state.memslots.mutablePointer(gpa: gpa, count: Int(run.size)) else {
+                guard let destination = memslots.mutablePointer(gpa: gpa, count: Int(run.size)) else {
                     throw .guestAddressOutsideMemory(gva: run.address, gpa: gpa)
                 }
                 // SAFETY: the source run lies inside writable PT_LOAD segments (mapped, readable), the destination
@@ -410,7 +434,7 @@ public final class VirtualMachine: @unchecked Sendable {
     // MARK: - Harness structures
 
     private func setUpUcallAddress(requested: UInt64?) throws(KVMError) {
-        let memslots = state.memslots
+        let memslots = self.memslots
         let isBacked = { (gpa: UInt64) in memslots.overlaps(gpa: gpa, size: 8) }
         let gpa: UInt64
         if let requested {
@@ -424,7 +448,7 @@ public final class VirtualMachine: @unchecked Sendable {
         // Identity-map the page: writable (the ucall is a store), never executable.
         try pageTables.map(
             gva: gpa.roundedDown(to: 4096), gpa: gpa.roundedDown(to: 4096), flags: [.writable, .noExecute],
-            memory: state.memslots, allocator: &allocator)
+            memory: memslots, allocator: &allocator)
         state.ucallAddress = gpa
     }
 

@@ -225,4 +225,36 @@ void guest_monitor_mwait(void);
 /// Host-departure probe: SYNC(1, the result of hypercall 0, which KVM does not know), DONE.
 void guest_hypercall_probe(void);
 
+// MARK: - Memory: memslots, dirty logging (Tests/TestGuests/selftests/memslots.c, dirty_log.c)
+
+/// The second argument of every SYNC guest_ucall_in_slot sends.
+#define MEMSLOT_RACE_MAGIC 0x5107
+/// Builds `count` SYNC(i, MEMSLOT_RACE_MAGIC) ucalls in a struct at `gva` (in a slot the host moves and deletes
+/// meanwhile) and sends each; then DONE.
+void guest_ucall_in_slot(uint64_t gva, uint64_t count);
+/// set_memory_region_test: what the host answers a read of the region while it is in no slot.
+#define SET_MEMORY_REGION_MMIO_VALUE 0xbeefull
+/// set_memory_region_test: SYNC(0), then spins on the word at `gva` through two moves of its slot (SYNC(0) after each
+/// change it sees), asserting what each reads; DONE.
+void guest_move_region(uint64_t gva);
+/// set_memory_region_test: SYNC(0), then spins on the word at `gva` while its slot is deleted, added, deleted; DONE.
+void guest_delete_region(uint64_t gva);
+
+/// dirty_log_test: pages written between two SYNCs.
+#define DIRTY_LOG_PAGES_PER_LOOP 1024
+/// dirty_log_test: the iteration number the guest writes; the host writes the guest's copy at this address.
+uint64_t *dirty_log_iteration_address(void);
+/// dirty_log_test: writes dirty_log_iteration into the first word of each of the `pages` pages at `gva`, then
+/// forever into DIRTY_LOG_PAGES_PER_LOOP random ones (xorshift64 from `seed`) followed by SYNC(1).
+void guest_dirty_log(uint64_t gva, uint64_t pages, uint64_t seed);
+
+/// coalesced_io_test: forever: ring_size - 1 writes alternating 8-byte MMIO to `mmio` (value mmio + i) and 4-byte
+/// OUT to `port` (value port + i), then one MMIO write; the same ending in an OUT; SYNC(0); one MMIO write and one
+/// OUT of value + ring_size - 1.
+void guest_coalesced_io(uint64_t mmio, uint64_t ring_size, uint64_t port);
+
+/// memslot_modification_stress_test (the kernel's memstress guest): forever writes the pass number into each of
+/// the `pages` pages at `gva`, then SYNC(pass).
+void guest_memstress(uint64_t gva, uint64_t pages);
+
 #endif
