@@ -48,9 +48,11 @@ struct HostileGuestTests {
         #expect(throws: KVMError.malformedUcall(.unmappedPointer(gva: address))) { try vm.vcpus[0].nextUcall() }
     }
 
-    @Test("HLT before DONE is a HLT exit: there is no in-kernel interrupt controller to sleep on")
+    @Test("HLT before DONE is a HLT exit in a VM without an in-kernel interrupt controller to sleep on")
     func halt() async throws {
-        let report = try await VirtualMachine(entry: GuestFunction(guest_halts)).run()
+        let vm = try VirtualMachine(
+            entry: GuestFunction(guest_halts), configuration: .init(interruptController: .none))
+        let report = await vm.run()
         #expect(report.vcpus[0].checkpoints == [.sync([1])])
         #expect(report.vcpus[0].outcome == .faulted(.hlt))
     }
