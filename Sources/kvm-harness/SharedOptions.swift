@@ -37,6 +37,8 @@ struct DeviceOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
+extension InterruptController: ExpressibleByArgument {}
+
 /// Writes one line (or a few, for a text event with details) to stdout. Swift's print locks stdout for the whole
 /// call, so lines from different vCPU threads never interleave.
 @Sendable func printLine(_ line: String) { print(line) }
