@@ -38,12 +38,7 @@ struct RunCommand: ParsableCommand {
             valueName: "ADDR"))
     var ucallGPA: GuestAddress?
 
-    @Option(
-        help: ArgumentHelp(
-            "The in-kernel interrupt controller: split (local APICs; the default), full (with IOAPIC and PIC) or "
-                + "none (a HLT exits to the host).",
-            valueName: "KIND"))
-    var interruptController: InterruptController = .split
+    @OptionGroup var interrupts: InterruptControllerOptions
 
     @OptionGroup var limits: RunLimitOptions
     @OptionGroup var output: OutputOptions
@@ -77,7 +72,7 @@ struct RunCommand: ParsableCommand {
         let configuration = ImageRun.Configuration(
             imagePath: image, vcpuCount: vcpus, memorySize: memory << 20, ucallAddress: ucallGPA?.value,
             deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device,
-            interruptController: interruptController)
+            interruptController: interrupts.interruptController)
         var recordRequest: ImageRun.RecordRequest?
         if let record {
             do {
