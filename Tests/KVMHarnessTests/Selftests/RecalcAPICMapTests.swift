@@ -33,9 +33,8 @@ struct RecalcAPICMapTests {
         }
         let stop = Atomic<Bool>(false)
         let failures = Mutex<[String]>([])
-        let done = DispatchSemaphore(value: 0)
         let first = vcpus[0]
-        let racer = Thread {
+        let racer = try OSThread {
             let zeros = LocalAPICState()
             while !stop.load(ordering: .relaxed) {
                 do { try first.setLocalAPIC(zeros) } catch {
@@ -43,19 +42,22 @@ struct RecalcAPICMapTests {
                     break
                 }
             }
-            done.signal()
         }
-        racer.start()
         let last = vcpus[count - 1]
         let end = Date().addingTimeInterval(seconds)
         var toggles = 0
-        while Date() < end {
-            try last.setMSR(APICMode.baseMSR, to: x2apic)
-            try last.setMSR(APICMode.baseMSR, to: 0)
-            toggles += 1
+        do {
+            // Stop and join the racer however this loop ends.
+            defer {
+                stop.store(true, ordering: .relaxed)
+                racer.join()
+            }
+            while Date() < end {
+                try last.setMSR(APICMode.baseMSR, to: x2apic)
+                try last.setMSR(APICMode.baseMSR, to: 0)
+                toggles += 1
+            }
         }
-        stop.store(true, ordering: .relaxed)
-        done.wait()
         #expect(failures.withLock { $0 } == [])
         #expect(toggles > 0)
     }
