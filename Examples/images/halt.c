@@ -1,5 +1,5 @@
-// HLT before DONE. The harness creates no in-kernel interrupt controller, so HLT exits to the host as
-// KVM_EXIT_HLT, which ends the run as a failure ("halted").
+// HLT before DONE. Run with --interrupt-controller none, HLT exits to the host as KVM_EXIT_HLT, which ends the
+// run as a failure ("halted"); with the default local APICs it waits until the timeout.
 #include "guest_image.h"
 
 void guest_main(uint64_t vcpu_index) {

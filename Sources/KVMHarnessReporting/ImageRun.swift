@@ -55,13 +55,17 @@ package enum ImageRun {
         package var statistics: Bool
         /// The KVM device.
         package var devicePath: String
+        /// The in-kernel interrupt controller (the library's default: local APICs in the kernel).
+        package var interruptController: InterruptController
 
         /// A configuration; the defaults are one vCPU, 64 MiB, a searched ucall address and 30 seconds.
         package init(
             imagePath: String, vcpuCount: Int = 1, memorySize: UInt64 = Configuration.defaultMemorySize,
             ucallAddress: UInt64? = nil, deadline: Duration? = Configuration.defaultDeadline, trace: Bool = false,
-            statistics: Bool = false, devicePath: String = KVM.defaultPath
+            statistics: Bool = false, devicePath: String = KVM.defaultPath,
+            interruptController: InterruptController = .split
         ) {
+            self.interruptController = interruptController
             self.imagePath = imagePath
             self.vcpuCount = vcpuCount
             self.memorySize = memorySize
@@ -77,7 +81,8 @@ package enum ImageRun {
     /// point, vCPU i with RDI = i. The image is checked before KVM is opened, so a bad image is reported as such
     /// even on a host without KVM.
     ///
-    /// The VM has no in-kernel interrupt controller: a HLT reaches the host as a HLT exit.
+    /// The VM has no in-kernel interrupt controller (`--interrupt-controller none`): a HLT reaches the host as a
+    /// HLT exit.
     ///
     /// - Throws: a `RunSetupError` with status 2 (unusable image or request) or 4 (host cannot run guests).
     package static func prepare(_ configuration: Configuration) throws(RunSetupError) -> VirtualMachine {
@@ -121,7 +126,7 @@ package enum ImageRun {
             vm = try VirtualMachine(
                 configuration: VirtualMachine.Configuration(
                     memorySize: configuration.memorySize, ucallAddress: configuration.ucallAddress,
-                    devicePath: configuration.devicePath),
+                    devicePath: configuration.devicePath, interruptController: configuration.interruptController),
                 kvm: kvm)
         } catch {
             throw RunSetupError(error)

@@ -72,7 +72,7 @@ package struct ExitReport: Sendable, Equatable {
         case .shutdown:
             return shutdownExplanation
         case .hlt:
-            return "the guest executed HLT before DONE; the harness creates no in-kernel interrupt controller, so "
+            return "the guest executed HLT before DONE in a VM without an in-kernel interrupt controller, so "
                 + "nothing could wake the vCPU and KVM handed the HLT to the host"
         case .failEntry(let reason, let cpu):
             return HardwareEntryFailure.explain(

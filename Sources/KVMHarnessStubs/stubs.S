@@ -1,7 +1,8 @@
-// Exception entry stubs and the entry-return trampoline, copied into every VM at KVMH_STUBS_GVA.
+// Exception and interrupt entry stubs and the entry-return trampoline, copied into every VM at KVMH_STUBS_GVA.
 //
 // Position independent: code and strings are reached RIP-relative, the harness data page by its absolute address.
-// An exception arrives on the IST1 stack (every gate uses it, so a broken guest stack still gets reported). The
+// An exception arrives on the IST1 stack (every exception gate uses it, so a broken guest stack still gets reported),
+// an interrupt (vectors 32 to 255) on the IST2 stack. The
 // common path saves the general registers in the layout of `struct ex_regs` (KVMHarnessGuest/include/guest_assert.h)
 // and either resumes a guest `_safe` instruction at its continuation (processor.h), calls the handler the test installed
 // for the vector, or reports UNHANDLED with a ucall built on the stack: args[0] = vector, args[1] = faulting RIP,
@@ -69,6 +70,15 @@ kvmh_stubs_start:
     VECTOR 29, 1
     VECTOR 30, 1
     VECTOR 31, 0
+    // External interrupts, IPIs, the APIC timer: no error code.
+    .irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
+    VECTOR \n, 0
+    .endr
+    .irp hi, 4,5,6,7,8,9,10,11,12,13,14,15
+    .irp lo, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    VECTOR (\hi * 16 + \lo), 0
+    .endr
+    .endr
 
     .balign 16
 kvmh_exception_common:
@@ -89,7 +99,10 @@ kvmh_exception_common:
     pushq %rax
     cld
     // A `_safe` instruction faulted: R9 holds the magic and R10 the faulting RIP. Resume at R11 with the vector in
-    // R9 and the error code in R10, before any handler is consulted (the caller asked for the fault).
+    // R9 and the error code in R10, before any handler is consulted (the caller asked for the fault). Only an
+    // exception is such a fault: an interrupt that arrives just before the instruction has the same RIP.
+    cmpq $32, FRAME_VECTOR(%rsp)
+    jae 3f
     movabsq $KVMH_SAFE_MAGIC, %rax
     cmpq %rax, FRAME_R9(%rsp)
     jne 3f

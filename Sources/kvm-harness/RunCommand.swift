@@ -9,9 +9,10 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a stand-alone guest image until every vCPU reaches DONE, one fails, or the timeout passes.",
         discussion: """
             IMAGE is a static ELF64 x86-64 executable (ET_EXEC). Each vCPU starts at its entry point in 64-bit mode \
-            at CPL0 with its index in RDI; the image reports with ucalls (MMIO or port 0x1000). There is no \
-            in-kernel interrupt controller, so a HLT before DONE ends the run as a failure. The first failure on \
-            any vCPU stops the others.
+            at CPL0 with its index in RDI; the image reports with ucalls (MMIO or port 0x1000). The VM has local \
+            APICs in the kernel (--interrupt-controller split), so a HLT waits for an interrupt; with \
+            --interrupt-controller none a HLT before DONE ends the run as a failure. The first failure on any vCPU \
+            stops the others.
 
             Exit status: 0 every vCPU reached DONE; 1 guest failure; 2 usage error or unloadable image (nothing \
             run); 3 timeout; 4 this host cannot run guests. See docs/guest-image-abi.md for the ABI and the JSON \
@@ -42,6 +43,8 @@ struct RunCommand: ParsableCommand {
                 + "searches for; outside guest RAM, 8-byte aligned.",
             valueName: "ADDR"))
     var ucallGPA: GuestAddress?
+
+    @OptionGroup var interrupts: InterruptControllerOptions
 
     @OptionGroup var limits: RunLimitOptions
     @OptionGroup var output: OutputOptions
@@ -74,7 +77,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let configuration = ImageRun.Configuration(
             imagePath: image, vcpuCount: vcpus, memorySize: UInt64(memory) << 20, ucallAddress: ucallGPA?.value,
-            deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device)
+            deadline: limits.deadline, trace: limits.trace, statistics: stats, devicePath: device.device,
+            interruptController: interrupts.interruptController)
         var recordRequest: ImageRun.RecordRequest?
         if let record {
             do {

@@ -40,6 +40,18 @@ struct DeviceOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
+extension InterruptController: ExpressibleByArgument {}
+
+/// `--interrupt-controller`, shared by the subcommands that make VMs.
+struct InterruptControllerOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The in-kernel interrupt controller: split (local APICs; the default), full (with IOAPIC and PIC) or "
+                + "none (a HLT exits to the host and ends the run as a failure).",
+            valueName: "KIND"))
+    var interruptController: InterruptController = .split
+}
+
 /// Writes one line (or a few, for a text event with details) to stdout. Swift's print locks stdout for the whole
 /// call, so lines from different vCPU threads never interleave.
 @Sendable func printLine(_ line: String) { print(line) }

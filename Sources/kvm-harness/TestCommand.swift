@@ -52,6 +52,8 @@ struct TestCommand: ParsableCommand {
             valueName: "PATH"))
     var record: String?
 
+    @OptionGroup var interrupts: InterruptControllerOptions
+
     @OptionGroup var device: DeviceOptions
 
     func validate() throws {
@@ -69,7 +71,7 @@ struct TestCommand: ParsableCommand {
             paths: paths, shard: Shard(shard) ?? .all,
             configuration: SuiteRunner.Configuration(
                 deadline: timeout == 0 ? nil : .nanoseconds(Int64(timeout * 1e9)), jobs: jobs,
-                devicePath: device.device),
+                devicePath: device.device, interruptController: interrupts.interruptController),
             format: format, junitPath: junit, recordPath: record, command: CommandLine.arguments)
         let status = SuiteRun.execute(request, write: printLine, diagnose: printError)
         if status != ExitStatus.success { throw ExitCode(status) }

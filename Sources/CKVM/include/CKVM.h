@@ -49,6 +49,10 @@ static const unsigned long CKVM_RESET_DIRTY_RINGS = KVM_RESET_DIRTY_RINGS;
 static const unsigned long CKVM_REGISTER_COALESCED_MMIO = KVM_REGISTER_COALESCED_MMIO;
 static const unsigned long CKVM_UNREGISTER_COALESCED_MMIO = KVM_UNREGISTER_COALESCED_MMIO;
 static const unsigned long CKVM_SET_NR_MMU_PAGES = KVM_SET_NR_MMU_PAGES;
+// VM ioctls for interrupts.
+static const unsigned long CKVM_IRQ_LINE_STATUS = KVM_IRQ_LINE_STATUS;
+static const unsigned long CKVM_SIGNAL_MSI = KVM_SIGNAL_MSI;
+static const unsigned long CKVM_SET_GSI_ROUTING = KVM_SET_GSI_ROUTING;
 
 // System, VM and vCPU ioctls (the same request on each file descriptor).
 static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
@@ -82,6 +86,10 @@ static const unsigned long CKVM_SET_TSC_KHZ = KVM_SET_TSC_KHZ;
 static const unsigned long CKVM_GET_NESTED_STATE = KVM_GET_NESTED_STATE;
 static const unsigned long CKVM_SET_NESTED_STATE = KVM_SET_NESTED_STATE;
 static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
+static const unsigned long CKVM_GET_LAPIC = KVM_GET_LAPIC;
+static const unsigned long CKVM_SET_LAPIC = KVM_SET_LAPIC;
+static const unsigned long CKVM_INTERRUPT = KVM_INTERRUPT;
+static const unsigned long CKVM_NMI = KVM_NMI;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
 
@@ -144,6 +152,16 @@ static inline uint64_t ckvm_run_io_data_offset(const struct kvm_run *run) { retu
 static inline const struct kvm_regs *ckvm_run_sync_regs(const struct kvm_run *run) { return &run->s.regs.regs; }
 /// The special registers KVM copied into `kvm_run` at the last exit (valid when `kvm_valid_regs` asked for them).
 static inline const struct kvm_sregs *ckvm_run_sync_sregs(const struct kvm_run *run) { return &run->s.regs.sregs; }
+
+/// Asks KVM to exit with KVM_EXIT_IRQ_WINDOW_OPEN as soon as the guest can take an interrupt (user-space
+/// interrupt controller only), and reads whether it can now.
+static inline void ckvm_run_set_request_interrupt_window(struct kvm_run *run, uint8_t value) {
+    run->request_interrupt_window = value;
+}
+static inline uint8_t ckvm_run_ready_for_interrupt_injection(const struct kvm_run *run) {
+    return run->ready_for_interrupt_injection;
+}
+static inline uint8_t ckvm_run_if_flag(const struct kvm_run *run) { return run->if_flag; }
 
 static inline void ckvm_run_set_valid_regs(struct kvm_run *run, uint64_t mask) { run->kvm_valid_regs = mask; }
 

@@ -42,6 +42,9 @@
 #ifndef KVM_CAP_VM_TYPES
 #define KVM_CAP_VM_TYPES 235 // Linux 6.8
 #endif
+#ifndef KVM_CAP_X86_APIC_BUS_CYCLES_NS
+#define KVM_CAP_X86_APIC_BUS_CYCLES_NS 237 // Linux 6.11
+#endif
 #ifndef KVM_CAP_PRE_FAULT_MEMORY
 #define KVM_CAP_PRE_FAULT_MEMORY 236 // Linux 6.10
 #endif

@@ -72,6 +72,9 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         Int32(KVM_CAP_SET_BOOT_CPU_ID): "KVM_CAP_SET_BOOT_CPU_ID",
         Int32(KVM_CAP_SPLIT_IRQCHIP): "KVM_CAP_SPLIT_IRQCHIP",
         Int32(KVM_CAP_KVMCLOCK_CTRL): "KVM_CAP_KVMCLOCK_CTRL",
+        Int32(KVM_CAP_X86_APIC_BUS_CYCLES_NS): "KVM_CAP_X86_APIC_BUS_CYCLES_NS",
+        Int32(KVM_CAP_SIGNAL_MSI): "KVM_CAP_SIGNAL_MSI",
+        Int32(KVM_CAP_IRQ_ROUTING): "KVM_CAP_IRQ_ROUTING",
     ]
 
     private static let meanings: [Int32: String] = [
@@ -120,6 +123,9 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
         Int32(KVM_CAP_SET_BOOT_CPU_ID): "the boot vCPU can be chosen (`KVM_SET_BOOT_CPU_ID`)",
         Int32(KVM_CAP_SPLIT_IRQCHIP): "the local APICs can be in the kernel with the IOAPIC and PIC in user space",
         Int32(KVM_CAP_KVMCLOCK_CTRL): "the guest can be told it was paused (`KVM_KVMCLOCK_CTRL`)",
+        Int32(KVM_CAP_X86_APIC_BUS_CYCLES_NS): "the APIC bus cycle (the APIC timer's frequency) can be set",
+        Int32(KVM_CAP_SIGNAL_MSI): "MSIs can be injected (`KVM_SIGNAL_MSI`)",
+        Int32(KVM_CAP_IRQ_ROUTING): "GSI routing can be set (`KVM_SET_GSI_ROUTING`)",
     ]
 }
 
@@ -214,4 +220,10 @@ extension Capability {
     public static let splitIRQChip = Capability(rawValue: Int32(KVM_CAP_SPLIT_IRQCHIP))
     /// `KVM_CAP_KVMCLOCK_CTRL`: the guest can be told it was paused (`KVM_KVMCLOCK_CTRL`).
     public static let kvmclockControl = Capability(rawValue: Int32(KVM_CAP_KVMCLOCK_CTRL))
+    /// `KVM_CAP_X86_APIC_BUS_CYCLES_NS`: the APIC bus cycle can be set; the value is KVM's default in ns (Linux 6.11).
+    public static let apicBusCyclesNS = Capability(rawValue: Int32(KVM_CAP_X86_APIC_BUS_CYCLES_NS))
+    /// `KVM_CAP_SIGNAL_MSI`: MSIs can be injected (`KVM_SIGNAL_MSI`).
+    public static let signalMSI = Capability(rawValue: Int32(KVM_CAP_SIGNAL_MSI))
+    /// `KVM_CAP_IRQ_ROUTING`: GSI routing can be set (`KVM_SET_GSI_ROUTING`).
+    public static let irqRouting = Capability(rawValue: Int32(KVM_CAP_IRQ_ROUTING))
 }

@@ -38,6 +38,9 @@ public struct VCPUReport: Sendable {
     public var lastUcall: Ucall?
     /// The number of ucalls it made.
     public var ucallCount = 0
+    /// Whether it was halted in the kernel, waiting for an interrupt, when the deadline stopped it
+    /// (`KVM_GET_MP_STATE`; with an in-kernel local APIC a HLT waits there instead of exiting).
+    public var halted = false
 
     /// The PRINTF lines, in order.
     public var printfLines: [String] {
@@ -78,7 +81,8 @@ public struct RunReport: Sendable {
         for vcpu in vcpus {
             let exits = vcpu.statistics.rows.map { "\($0.reason.name)=\($0.count)" }.joined(separator: " ")
             lines.append(
-                "  vCPU \(vcpu.index): \(vcpu.outcome == .timedOut ? "running" : "\(vcpu.outcome)") at RIP "
+                "  vCPU \(vcpu.index): "
+                    + "\(vcpu.outcome == .timedOut ? (vcpu.halted ? "halted" : "running") : "\(vcpu.outcome)") at RIP "
                     + "\(hex(vcpu.registers.rip)), last ucall \(vcpu.lastUcall.map { "\($0)" } ?? "none"), "
                     + "exits: \(exits.isEmpty ? "none" : exits)")
         }
@@ -159,6 +163,7 @@ extension VirtualMachine {
             for i in result.indices where result[i].outcome == .stopped && reports.wasRunningAtDeadline(i) {
                 result[i].outcome = .timedOut
                 if let regs = try? vcpus[i].registers() { result[i].registers = regs }
+                result[i].halted = (try? vcpus[i].isHalted()) ?? false
             }
         }
         return RunReport(

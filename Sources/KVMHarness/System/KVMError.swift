@@ -137,7 +137,7 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
             if let write {
                 what = "KVM_SET_MSRS refused \(hex(write)) for MSR \(hex(index)): KVM rejects that value for this vCPU "
                     + "(a reserved bit, a feature the vCPU's CPUID lacks, or a device the VM lacks, such as an in-kernel "
-                    + "local APIC: createInterruptController())"
+                    + "local APIC: Configuration(interruptController:))"
             } else {
                 what = "KVM_GET_MSRS did not read MSR \(hex(index)): KVM does not emulate it for this vCPU "
                     + "(see KVM.msrIndexList())"

@@ -27,26 +27,8 @@ extension VirtualMachine {
             region.userspace_addr = UInt64(slot.hostAddress)
             try kvmIoctl(vmFD, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION (slot \(slot.slot))")
         }
-        if state.hasInterruptController {
-            _ = try kvmIoctl(vmFD, CKVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP")
-            newState.hasInterruptController = true
-        }
-        return VirtualMachine(recreating: self, state: newState)
-    }
-}
-
-extension VirtualMachine {
-    /// Creates the in-kernel interrupt controller: an IOAPIC, the PICs and a local APIC in every vCPU created after
-    /// it (`KVM_CREATE_IRQCHIP`). Call it before adding vCPUs. VMs have none by default; with one, a guest HLT waits
-    /// for an interrupt instead of exiting, and the local APIC's MSRs (x2APIC, `MSR_KVM_ASYNC_PF_INT`, ...) work.
-    ///
-    /// - Throws: `.invalidArgument` once vCPUs exist; `.ioctlFailed("KVM_CREATE_IRQCHIP")` with KVM's errno
-    ///   (EEXIST for a second one).
-    public func createInterruptController() throws(KVMError) {
-        guard vcpus.isEmpty else {
-            throw .invalidArgument("create the interrupt controller before the VM's vCPUs (it has \(vcpus.count))")
-        }
-        _ = try kvmIoctl(state.fd, CKVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP")
-        state.hasInterruptController = true
+        let vm = VirtualMachine(recreating: self, state: newState)
+        try vm.setUpInterruptController(state.interruptController)
+        return vm
     }
 }

@@ -21,8 +21,8 @@ final class VMState: @unchecked Sendable {
     var dirtyRingBytes = 0
     var ucallAddress: UInt64 = 0
     let physicalAddressBits: Int
-    /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
-    var hasInterruptController = false
+    /// The VM's in-kernel interrupt controller (InterruptController.swift).
+    var interruptController = InterruptController.none
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -60,20 +60,25 @@ public final class VirtualMachine: @unchecked Sendable {
         /// bare vCPUs (`addBareVCPU(id:)`), for tests of KVM's own VM and vCPU set-up (the kernel selftests'
         /// `vm_create_barebones`).
         public var harnessSetUp: Bool
+        /// The in-kernel interrupt controller: `.split` (local APICs in the kernel) by default, `.none` in
+        /// `.bare`. See `InterruptController`.
+        public var interruptController: InterruptController
 
         /// A configuration; the defaults suit most tests.
         public init(
             memorySize: UInt64 = Configuration.defaultMemorySize, ucallAddress: UInt64? = nil,
-            devicePath: String = KVM.defaultPath, harnessSetUp: Bool = true
+            devicePath: String = KVM.defaultPath, harnessSetUp: Bool = true,
+            interruptController: InterruptController = .split
         ) {
+            self.interruptController = interruptController
             self.memorySize = memorySize
             self.ucallAddress = ucallAddress
             self.devicePath = devicePath
             self.harnessSetUp = harnessSetUp
         }
 
-        /// A VM without the harness's set-up (`harnessSetUp` false).
-        public static var bare: Configuration { Configuration(harnessSetUp: false) }
+        /// A VM without the harness's set-up (`harnessSetUp` false) and without an interrupt controller.
+        public static var bare: Configuration { Configuration(harnessSetUp: false, interruptController: .none) }
     }
 
     /// The KVM handle the VM was created from.
@@ -140,6 +145,7 @@ public final class VirtualMachine: @unchecked Sendable {
             Memslot(
                 slot: .max, guestPhysicalAddress: 0, size: memorySize, hostAddress: UInt(bitPattern: ram.base),
                 readOnly: false, purpose: "guest RAM (not yet registered with KVM)"))
+        try setUpInterruptController(configuration.interruptController)
         guard configuration.harnessSetUp else { return }
         try registerAllocatedRAM()
 

@@ -35,33 +35,38 @@ enum LongMode {
         return [0, code, data, tssLow, tssBase >> 32]
     }
 
-    /// A 64-bit TSS (104 bytes as 13 u64s) with RSP0 and IST1 at `exceptionStackTop` and no I/O bitmap.
-    static func tss(exceptionStackTop: UInt64) -> [UInt8] {
+    /// A 64-bit TSS (104 bytes as 13 u64s) with RSP0 and IST1 at `exceptionStackTop`, IST2 at `interruptStackTop`
+    /// and no I/O bitmap.
+    static func tss(exceptionStackTop: UInt64, interruptStackTop: UInt64) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 0x68)
         func put(_ value: UInt64, at offset: Int) {
             for i in 0..<8 { bytes[offset + i] = UInt8((value >> UInt64(8 * i)) & 0xff) }
         }
         put(exceptionStackTop, at: 0x04)  // RSP0
         put(exceptionStackTop, at: 0x24)  // IST1
+        put(interruptStackTop, at: 0x2c)  // IST2
         bytes[0x66] = 0x68  // I/O map base = limit + 1: no bitmap
         return bytes
     }
 
-    /// An interrupt gate to `handler` in the code segment, DPL0, on IST1, as two u64s.
-    static func interruptGate(handler: UInt64) -> (UInt64, UInt64) {
+    /// An interrupt gate to `handler` in the code segment, DPL0, on stack `ist` of the TSS, as two u64s.
+    static func interruptGate(handler: UInt64, ist: UInt64 = 1) -> (UInt64, UInt64) {
         var low = handler & 0xffff
         low |= UInt64(codeSelector) << 16
-        low |= 1 << 32  // IST1
+        low |= ist << 32
         low |= 0x8e << 40  // present, DPL0, 64-bit interrupt gate
         low |= ((handler >> 16) & 0xffff) << 48
         return (low, handler >> 32)
     }
 
-    /// The IDT: vectors 0 to 31 go to the harness's stubs, the rest are not present.
+    /// The IDT: every vector goes to the harness's stubs, exceptions (0 to 31) on IST1, interrupts (32 to 255) on
+    /// IST2.
     static func idt() -> [UInt64] {
         var table = [UInt64](repeating: 0, count: 512)
-        for vector in 0..<32 {
-            let gate = interruptGate(handler: UInt64(KVMH_STUBS_GVA) + UInt64(vector) * UInt64(KVMH_STUB_ENTRY_SIZE))
+        for vector in 0..<256 {
+            let gate = interruptGate(
+                handler: UInt64(KVMH_STUBS_GVA) + UInt64(vector) * UInt64(KVMH_STUB_ENTRY_SIZE),
+                ist: vector < 32 ? 1 : 2)
             table[2 * vector] = gate.0
             table[2 * vector + 1] = gate.1
         }

@@ -10,6 +10,8 @@ struct LongModeBlock {
     var tls: UInt64 { base + UInt64(KVMH_VCPU_TLS) }
     var exceptionStack: UInt64 { base + UInt64(KVMH_VCPU_EXCEPTION_STACK) }
     var exceptionStackTop: UInt64 { exceptionStack + UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE) }
+    var interruptStack: UInt64 { base + UInt64(KVMH_VCPU_INTERRUPT_STACK) }
+    var interruptStackTop: UInt64 { interruptStack + UInt64(KVMH_VCPU_INTERRUPT_STACK_SIZE) }
     var stack: UInt64 { base + UInt64(KVMH_VCPU_STACK) }
     var stackTop: UInt64 { stack + UInt64(KVMH_VCPU_STACK_SIZE) }
 
@@ -24,17 +26,19 @@ extension VirtualMachine {
     static func vcpuBlock(_ index: Int) -> UInt64 { LongModeBlock(index: index).base }
 
     /// Allocates and fills vCPU `index`'s GDT, TSS, TLS page (%fs:0 points to itself, as a TCB does, and the stack
-    /// canary is at %fs:0x28), exception stack and stack, whose top holds the entry-returned stub's address.
+    /// canary is at %fs:0x28), exception and interrupt stacks and stack, whose top holds the entry-returned stub's address.
     func allocateLongModeBlock(index: Int) throws(KVMError) -> LongModeBlock {
         let block = LongModeBlock(index: index)
         try allocate(gva: block.gdt, size: 4096)
         try write(contentsOf: LongMode.gdt(tssBase: block.tss), at: block.gdt)
         try allocate(gva: block.tss, size: 4096)
-        try write(contentsOf: LongMode.tss(exceptionStackTop: block.exceptionStackTop), at: block.tss)
+        let tss = LongMode.tss(exceptionStackTop: block.exceptionStackTop, interruptStackTop: block.interruptStackTop)
+        try write(contentsOf: tss, at: block.tss)
         try allocate(gva: block.tls, size: 4096)
         try write(block.tls, at: block.tls)
         try write(Self.stackCanary, at: block.tls + 0x28)
         try allocate(gva: block.exceptionStack, size: UInt64(KVMH_VCPU_EXCEPTION_STACK_SIZE))
+        try allocate(gva: block.interruptStack, size: UInt64(KVMH_VCPU_INTERRUPT_STACK_SIZE))
         try allocate(gva: block.stack, size: UInt64(KVMH_VCPU_STACK_SIZE))
         try write(Self.entryReturnedAddress, at: block.stackTop - 8)
         return block
@@ -44,7 +48,8 @@ extension VirtualMachine {
     /// RDX, RCX, R8, R9 (at most six).
     ///
     /// The order of the ioctls matters: `KVM_SET_CPUID2` first (it sets the guest's MAXPHYADDR, which the
-    /// page-table checks of `KVM_SET_SREGS` follow), then `KVM_SET_SREGS`, `KVM_SET_XCRS`, `KVM_SET_REGS`.
+    /// page-table checks of `KVM_SET_SREGS` follow), then `KVM_SET_SREGS`, `KVM_SET_XCRS`, `KVM_SET_REGS`, and,
+    /// with an in-kernel local APIC, `KVM_SET_MP_STATE` (runnable).
     func enterLongMode(_ vcpu: VCPU, block: LongModeBlock, entryAddress: UInt64, arguments: [UInt64])
         throws(KVMError)
     {
@@ -71,5 +76,7 @@ extension VirtualMachine {
         regs.r8 = values[4]
         regs.r9 = values[5]
         try vcpu.setRegisters(regs)
+        // With an in-kernel local APIC, KVM makes every vCPU but the boot one wait for INIT/SIPI, as an AP does.
+        if state.interruptController.hasLocalAPIC { try vcpu.setMPState(UInt32(KVM_MP_STATE_RUNNABLE)) }
     }
 }

@@ -8,5 +8,6 @@
 #include "guest_assert.h"
 #include "processor.h"
 #include "x86_features.h"
+#include "apic.h"
 
 #endif

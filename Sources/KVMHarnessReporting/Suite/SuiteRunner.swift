@@ -12,12 +12,16 @@ package enum SuiteRunner {
         package var memorySize: UInt64
         /// The KVM device.
         package var devicePath: String
+        /// The in-kernel interrupt controller of each VM.
+        package var interruptController: InterruptController
 
-        /// A configuration; by default 30 seconds per image, one job, 64 MiB, /dev/kvm.
+        /// A configuration; by default 30 seconds per image, one job, 64 MiB, /dev/kvm, local APICs in the kernel.
         package init(
             deadline: Duration? = ImageRun.Configuration.defaultDeadline, jobs: Int = 1,
-            memorySize: UInt64 = ImageRun.Configuration.defaultMemorySize, devicePath: String = KVM.defaultPath
+            memorySize: UInt64 = ImageRun.Configuration.defaultMemorySize, devicePath: String = KVM.defaultPath,
+            interruptController: InterruptController = .split
         ) {
+            self.interruptController = interruptController
             self.deadline = deadline
             self.jobs = jobs
             self.memorySize = memorySize
@@ -71,7 +75,8 @@ package enum SuiteRunner {
             vm = try ImageRun.prepare(
                 ImageRun.Configuration(
                     imagePath: image.path, vcpuCount: requirements.vcpus, memorySize: configuration.memorySize,
-                    deadline: configuration.deadline, devicePath: configuration.devicePath),
+                    deadline: configuration.deadline, devicePath: configuration.devicePath,
+                    interruptController: configuration.interruptController),
                 image: elf, kvm: kvm)
         } catch {
             let outcome: ImageResult.Outcome =

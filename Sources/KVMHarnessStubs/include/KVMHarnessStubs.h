@@ -5,7 +5,7 @@
 
 #include "kvmh_layout.h"
 
-/// First byte of the stub code: the 32 exception entry points, KVMH_STUB_ENTRY_SIZE bytes apart.
+/// First byte of the stub code: the 256 entry points (exceptions 0 to 31, interrupts 32 to 255), KVMH_STUB_ENTRY_SIZE bytes apart.
 extern const unsigned char kvmh_stubs_start[];
 /// Where a guest entry function returns to: reports an ABORT that says the entry function returned.
 extern const unsigned char kvmh_stub_entry_returned[];

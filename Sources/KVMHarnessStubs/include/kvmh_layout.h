@@ -15,7 +15,8 @@
 #define KVMH_DATA_GVA 0xFFFFFF8000010000ULL
 /// Offset in the data page of the ucall MMIO guest-physical address (a u64).
 #define KVMH_DATA_UCALL_GPA 0x0
-/// Offset in the data page of the exception handler table: 32 u64 guest-virtual addresses, 0 = report UNHANDLED.
+/// Offset in the data page of the handler table: 256 u64 guest-virtual addresses, one per vector (exceptions 0 to
+/// 31, interrupts 32 to 255), 0 = report UNHANDLED.
 #define KVMH_DATA_HANDLERS 0x100
 /// The interrupt descriptor table (256 gates of 16 bytes), shared by every vCPU.
 #define KVMH_IDT_GVA 0xFFFFFF8000020000ULL
@@ -31,6 +32,12 @@
 /// The page FS points at: %fs:0 holds its own address and %fs:0x28 the stack protector's canary. The page below it
 /// is unmapped, so a `__thread` variable (which lives below FS) faults instead of corrupting harness state.
 #define KVMH_VCPU_TLS 0x9000
+/// The interrupt stack (IST2, for vectors 32 to 255), with an unmapped guard page below it. Interrupts get a
+/// stack of their own because guest C code is not built with -mno-red-zone: an interrupt taken on the guest
+/// stack would overwrite the 128 bytes below RSP that a leaf function may use; and apart from the exception
+/// stack, so that an exception inside an interrupt handler does not overwrite the interrupt's frame.
+#define KVMH_VCPU_INTERRUPT_STACK 0xB000
+#define KVMH_VCPU_INTERRUPT_STACK_SIZE 0x4000
 /// The guest stack, with an unmapped guard page below it.
 #define KVMH_VCPU_STACK 0x10000
 #define KVMH_VCPU_STACK_SIZE 0x20000
@@ -42,7 +49,7 @@
 /// so that the assembler takes it too.)
 #define KVMH_SAFE_MAGIC 0x45464153484D564B
 
-/// Size of the stub table entries: vector N's entry point is at KVMH_STUBS_GVA + N * KVMH_STUB_ENTRY_SIZE.
+/// Size of the stub table entries: vector N's entry point (0 to 255) is at KVMH_STUBS_GVA + N * KVMH_STUB_ENTRY_SIZE.
 #define KVMH_STUB_ENTRY_SIZE 16
 
 #endif

@@ -205,9 +205,10 @@ struct RunCommandTests {
         expectSummary(result, "unhandled", ucalls: 2)
     }
 
-    @Test("HLT before DONE exits to the host (no in-kernel irqchip): result halted, status 1")
+    @Test("HLT before DONE exits to the host with --interrupt-controller none: result halted, status 1")
     func halt() async throws {
-        let result = try await CLI.run(["run", try CLI.image("halt"), "--format", "json"])
+        let result = try await CLI.run(
+            ["run", try CLI.image("halt"), "--interrupt-controller", "none", "--format", "json"])
         #expect(result.status == 1, "\(result)")
         #expect(result.lines[1].hasPrefix(#"{"event":"exit","vcpu":0,"reason":"HLT","reason_code":5,"#))
         expectSummary(result, "halted", exits: ["MMIO": 1, "HLT": 1], ucalls: 1)

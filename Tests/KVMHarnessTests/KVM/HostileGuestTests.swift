@@ -52,9 +52,11 @@ struct HostileGuestTests {
         try await expectNormalVMRuns()
     }
 
-    @Test("HLT before DONE is a HLT exit: there is no in-kernel interrupt controller to sleep on")
+    @Test("HLT before DONE is a HLT exit in a VM without an in-kernel interrupt controller to sleep on")
     func halt() async throws {
-        let report = try await VirtualMachine(entry: GuestFunction(guest_halts)).run()
+        let vm = try VirtualMachine(
+            entry: GuestFunction(guest_halts), configuration: .init(interruptController: .none))
+        let report = await vm.run()
         #expect(report.vcpus[0].checkpoints == [.sync([1])])
         #expect(report.vcpus[0].outcome == .faulted(.hlt))
         try await expectNormalVMRuns()

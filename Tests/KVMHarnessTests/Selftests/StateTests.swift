@@ -18,8 +18,7 @@ struct StateTests {
     func saveAndRestoreAcrossVMs() throws {
         // As the kernel's VMs, with an in-kernel interrupt controller: the MSRs of the local APIC's features (for
         // instance MSR_KVM_ASYNC_PF_INT) are in KVM_GET_MSR_INDEX_LIST and can only be loaded with one.
-        var vm = try VirtualMachine()
-        try vm.createInterruptController()
+        var vm = try VirtualMachine(configuration: .init(interruptController: .full))
         var vcpu = try vm.addVCPU(entry: GuestFunction(guest_state), arguments: [HostDepartures.isPVM ? 0 : 1])
         let cpuid = try KVM.shared().supportedCPUID.withAPICID(0)
         var stage: UInt64 = 1
