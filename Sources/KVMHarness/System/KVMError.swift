@@ -143,6 +143,16 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
     case unmappedPointer(gva: UInt64)
     /// The struct's guest-virtual address maps to a guest-physical address outside every memslot.
     case pointerOutsideMemory(gva: UInt64, gpa: UInt64)
+    /// A ucall made in user mode (CPL3) points at memory on a supervisor-only page (U/S clear in the guest's page
+    /// tables), which the caller itself could not access.
+    case supervisorOnlyPage(gva: UInt64)
+    /// The host must write a host call's reply at `gva`, which the guest's page tables map read-only.
+    case readOnlyPage(gva: UInt64)
+    /// A host call's buffer, or its reply, would land at `gva`, which is not mapped or maps to guest-physical `gpa`
+    /// (nil: not mapped) outside the guest memory the host may read and write.
+    case replyOutsideMemory(gva: UInt64, gpa: UInt64?)
+    /// A host call's buffer is longer than the host takes (`HostCall.maximumBufferLength`).
+    case hostCallBufferTooLong(length: UInt64)
 
     public var description: String {
         switch self {
@@ -154,6 +164,31 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
             return "the ucall struct pointer \(hex(gva)) is not mapped in the guest's page tables"
         case .pointerOutsideMemory(let gva, let gpa):
             return "the ucall struct pointer \(hex(gva)) maps to guest-physical \(hex(gpa)), outside guest memory"
+        case .supervisorOnlyPage(let gva):
+            return "a ucall made in user mode (CPL3) points at \(hex(gva)), on a supervisor-only page (U/S clear in "
+                + "the guest's page tables): user-mode code may only hand the host memory it can access itself"
+        case .readOnlyPage(let gva):
+            return "the host must write a host call's reply at \(hex(gva)), which the guest's page tables map "
+                + "read-only (R/W clear): pass a writable struct and buffer"
+        case .replyOutsideMemory(let gva, let gpa?):
+            return "a host call's buffer or reply at \(hex(gva)) maps to guest-physical \(hex(gpa)), which no "
+                + "writable memslot backs: the host reads and writes replies only inside guest memory"
+        case .replyOutsideMemory(let gva, nil):
+            return "a host call's buffer at \(hex(gva)) is not mapped in the guest's page tables: the host reads and "
+                + "writes replies only inside guest memory"
+        case .hostCallBufferTooLong(let length):
+            return "a host call's buffer is \(length) bytes, more than the \(HostCall.maximumBufferLength) the host "
+                + "takes: pass a shorter buffer"
+        }
+    }
+
+    /// The error for a failed access to the ucall struct at `pointer` (or to what it points at).
+    init<M>(_ failure: GuestVirtualMemory<M>.Failure, pointer: UInt64, memory: M.Type) {
+        switch failure {
+        case .unmapped: self = .unmappedPointer(gva: pointer)
+        case .outsideMemory(_, let gpa): self = .pointerOutsideMemory(gva: pointer, gpa: gpa)
+        case .supervisorOnly(let gva): self = .supervisorOnlyPage(gva: gva)
+        case .readOnly(let gva): self = .readOnlyPage(gva: gva)
         }
     }
 }

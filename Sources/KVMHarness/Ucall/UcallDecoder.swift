@@ -22,11 +22,7 @@ package enum UcallDecoder {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         // SAFETY: `words` is 64 bytes, exactly what is read into it, and lives across the call.
         let failure = withUnsafeMutableBytes(of: &words) { memory.read(gva: gva, into: $0.baseAddress!, count: 64) }
-        switch failure {
-        case nil: break
-        case .unmapped: throw .malformedUcall(.unmappedPointer(gva: gva))
-        case .outsideMemory(_, let gpa): throw .malformedUcall(.pointerOutsideMemory(gva: gva, gpa: gpa))
-        }
+        if let failure { throw .malformedUcall(MalformedUcall(failure, pointer: gva, memory: M.self)) }
         var arguments = UcallArguments()
         arguments[0] = UInt64(littleEndian: words.1)
         arguments[1] = UInt64(littleEndian: words.2)

@@ -179,13 +179,25 @@ public final class VCPU: @unchecked Sendable {
         return try decodeUcall(at: rdi, transport: .pio)
     }
 
+    /// Decodes the ucall at `gva` through the page tables at the exit, with the access checks of the guest's
+    /// privilege level then (CS.DPL: a ucall made at CPL3 reaches user pages only), and answers a host call.
     @inline(__always)
     private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
-        let cr3 =
-            syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0
-            ? ckvm_run_sync_sregs(run).pointee.cr3 : try specialRegisters().cr3
-        let memory = GuestVirtualMemory(memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits)
-        let ucall = try UcallDecoder.decode(gva: gva, memory: memory)
+        let cr3: UInt64
+        let cpl: UInt8
+        if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 {
+            (cr3, cpl) = (ckvm_run_sync_sregs(run).pointee.cr3, ckvm_run_sync_sregs(run).pointee.cs.dpl)
+        } else {
+            let sregs = try specialRegisters()
+            (cr3, cpl) = (sregs.cr3, sregs.cs.dpl)
+        }
+        let memory = GuestVirtualMemory(
+            memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits, userAccess: cpl == 3)
+        var ucall = try UcallDecoder.decode(gva: gva, memory: memory)
+        if case .unknown(let command, let arguments) = ucall, let handler = state.hostCalls.handler(for: command) {
+            ucall = try HostCallAnswer.answer(
+                command: command, arguments: arguments, gva: gva, vcpu: index, memory: memory, handler: handler)
+        }
         lastUcall = ucall
         lastUcallTransport = transport
         return ucall

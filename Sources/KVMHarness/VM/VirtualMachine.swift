@@ -16,6 +16,8 @@ final class VMState: @unchecked Sendable {
     let physicalAddressBits: Int
     /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
     var hasInterruptController = false
+    /// The host-call handlers (`HostCalls.swift`).
+    let hostCalls = HostCallTable()
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -288,6 +290,7 @@ public final class VirtualMachine: @unchecked Sendable {
         case nil: return
         case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
         case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
+        case .supervisorOnly(let address), .readOnly(let address): throw .unmappedGuestAddress(gva: address)  // reads as the supervisor: never
         }
     }
 
@@ -299,7 +302,7 @@ public final class VirtualMachine: @unchecked Sendable {
         while done < count {
             let address = gva + UInt64(done)
             let chunk = min(count - done, 4096 - Int(address & 0xfff))
-            guard case .mapped(let gpa, _, _) = translate(address) else { throw .unmappedGuestAddress(gva: address) }
+            guard case .mapped(let gpa, _, _, _) = translate(address) else { throw .unmappedGuestAddress(gva: address) }
             guard state.memslots.write(gpa: gpa, from: source + done, count: chunk) else {
                 throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
             }
