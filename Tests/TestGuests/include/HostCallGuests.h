@@ -1,4 +1,4 @@
-// Guest code for the host-call tests (host_calls.c).
+// Guest code for the host-call and many-vCPU tests (host_calls.c, many_vcpus.c).
 #ifndef HOST_CALL_GUESTS_H
 #define HOST_CALL_GUESTS_H
 
@@ -23,5 +23,8 @@ void guest_host_call_buffer_at(uint64_t gva);
 /// The built-in calls: echo (arguments inverted, buffer reversed) over MMIO, asserted; then the host's time over
 /// port I/O; SYNC(1, realtime ns), DONE.
 void guest_host_echo(void);
+
+/// `count` times SYNC(1, index, i) for i = 0 to count-1 (over port I/O if `pio`), then DONE.
+void guest_count_ucalls(uint64_t index, uint64_t count, uint64_t pio);
 
 #endif
