@@ -83,7 +83,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// The vCPUs, in index order.
     public private(set) var vcpus: [VCPU] = []
     /// The host objects whose code is visible in the guest (by the address range of their segments).
-    private var loadedRanges: [PageRun] = []
+    private(set) var loadedRanges: [PageRun] = []
     private var nextSlot: UInt32 = 0
     private var nextSharedGPA: UInt64
     /// Guest RAM's host mapping.

@@ -1,4 +1,4 @@
-// Guest code for the host-call and many-vCPU tests (host_calls.c, many_vcpus.c).
+// Guest code for the host-call and many-vCPU tests (host_calls.c, many_vcpus.c, user_mode_guests.c).
 #ifndef HOST_CALL_GUESTS_H
 #define HOST_CALL_GUESTS_H
 
@@ -26,5 +26,11 @@ void guest_host_echo(void);
 
 /// `count` times SYNC(1, index, i) for i = 0 to count-1 (over port I/O if `pio`), then DONE.
 void guest_count_ucalls(uint64_t index, uint64_t count, uint64_t pio);
+
+/// SYNC(1, CPL) at CPL0; at CPL3 SYNC(2, CPL) and GUEST_CALL_SUM of {1, 2, 3, 4} (asserting the doubled buffer);
+/// SYNC(3, CPL, sum) at CPL0; DONE at CPL3. Every ucall over port I/O if `pio`, else MMIO (the CPL0 ones always MMIO).
+void guest_user_mode(uint64_t pio);
+/// At CPL3, a ucall whose struct is at `gva` (8-byte aligned), over port I/O if `pio`; then DONE at CPL0.
+void guest_user_points_at(uint64_t gva, uint64_t pio);
 
 #endif
