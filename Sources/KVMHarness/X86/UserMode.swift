@@ -3,7 +3,7 @@ internal import KVMHarnessGuest
 internal import KVMHarnessStubs
 
 /// What user mode (CPL3) needs on x86-64: user segments in the GDT, SYSRET to get there, the #UD gate to come
-/// back (the #UD gate), an I/O permission bitmap for the ucall port, a user stack per vCPU, and user-accessible mappings
+/// back, an I/O permission bitmap for the ucall port, a user stack per vCPU, and user-accessible mappings
 /// (`user_mode.h` has the guest's side and says why SYSRET in and a gate back out).
 enum UserMode {
     /// The exception vector of the way back to CPL0: #UD.
