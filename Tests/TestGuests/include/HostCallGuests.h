@@ -26,6 +26,8 @@ void guest_host_echo(void);
 
 /// `count` times SYNC(1, index, i) for i = 0 to count-1 (over port I/O if `pio`), then DONE.
 void guest_count_ucalls(uint64_t index, uint64_t count, uint64_t pio);
+/// guest_count_ucalls's SYNCs made at CPL3 (index below 256), then DONE at CPL0.
+void guest_count_ucalls_user(uint64_t index, uint64_t count, uint64_t pio);
 
 /// SYNC(1, CPL) at CPL0; at CPL3 SYNC(2, CPL) and GUEST_CALL_SUM of {1, 2, 3, 4} (asserting the doubled buffer);
 /// SYNC(3, CPL, sum) at CPL0; DONE at CPL3. Every ucall over port I/O if `pio`, else MMIO (the CPL0 ones always MMIO).
