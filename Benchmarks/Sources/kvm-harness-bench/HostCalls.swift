@@ -26,7 +26,8 @@ struct HostCallCost {
         let base = Summary(sync)
         rows.append(
             .info(Self.section, "GUEST_SYNC (the plain ucall)", unit: "us", library: base.median,
-                  detail: "\(count) per run, \(rounds) runs, p10-p90 \(Format.number(base.p10))-\(Format.number(base.p90))",
+                  detail: "\(count) per run, \(rounds) runs, p10-p90 \(Format.number(base.p10))-"
+                    + Format.number(base.p90),
                   data: [("us", base.json)]))
         for (name, samples) in [
             ("host call answering 8 bytes (GUEST_CALL_HOST)", answer),
@@ -55,7 +56,8 @@ struct HostCallCost {
             rows.append(
                 .info(Self.section, "ucall rate, \(vcpus) vCPU\(vcpus == 1 ? "" : "s")", unit: "ucalls/s",
                       library: summary.median,
-                      detail: "\(perVCPU) ucalls per vCPU, each vCPU on its own thread; min \(Format.number(summary.min))",
+                      detail: "\(perVCPU) ucalls per vCPU, each vCPU on its own thread; min "
+                        + Format.number(summary.min),
                       data: [("rates", summary.json)]))
         }
         log("replies: vCPU rates done")

@@ -92,20 +92,26 @@ package enum HostCallAnswer {
     ) throws(KVMError) -> Ucall {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // struct ucall_host_call
         let wordsGVA = gva &+ UInt64(UcallDecoder.bufferOffset)
-        // SAFETY: `words` is 32 bytes (`struct ucall_host_call`), exactly what is read into it, and lives across the call.
-        if let failure = withUnsafeMutableBytes(of: &words, { memory.read(gva: wordsGVA, into: $0.baseAddress!, count: 32) }) {
-            throw .malformedUcall(MalformedUcall(failure, pointer: gva, memory: M.self))
+        // SAFETY: `words` is 32 bytes (`struct ucall_host_call`), exactly what is read into it, and lives across
+        // the call.
+        let failure = withUnsafeMutableBytes(of: &words) {
+            memory.read(gva: wordsGVA, into: $0.baseAddress!, count: 32)
         }
+        if let failure { throw .malformedUcall(MalformedUcall(failure, pointer: gva, memory: M.self)) }
         let bufferGVA = UInt64(littleEndian: words.0)
         let length = UInt64(littleEndian: words.1)
         let fileAddress = UInt64(littleEndian: words.2)
         let line = UInt64(littleEndian: words.3)
-        guard length <= HostCall.maximumBufferLength else { throw .malformedUcall(.hostCallBufferTooLong(length: length)) }
+        guard length <= HostCall.maximumBufferLength else {
+            throw .malformedUcall(.hostCallBufferTooLong(length: length))
+        }
 
         var buffer = [UInt8](repeating: 0, count: Int(length))
         if length > 0 {
             // SAFETY: `buffer` has `length` bytes, exactly what is read into it.
-            let failure = buffer.withUnsafeMutableBytes { memory.read(gva: bufferGVA, into: $0.baseAddress!, count: Int(length)) }
+            let failure = buffer.withUnsafeMutableBytes {
+                memory.read(gva: bufferGVA, into: $0.baseAddress!, count: Int(length))
+            }
             if let failure { throw .malformedUcall(replyError(failure)) }
         }
 
@@ -122,7 +128,8 @@ package enum HostCallAnswer {
         if let problem {
             return .abort(
                 GuestAssertion(
-                    expression: "host call \(hex(command))", file: memory.readCString(gva: fileAddress, maximumLength: UcallDecoder.maximumStringLength),
+                    expression: "host call \(hex(command))",
+                    file: memory.readCString(gva: fileAddress, maximumLength: UcallDecoder.maximumStringLength),
                     fileAddress: fileAddress, line: line, message: problem))
         }
 
@@ -137,7 +144,9 @@ package enum HostCallAnswer {
         }
         if call.buffer != buffer {
             // SAFETY: the handler kept the length, so `call.buffer` has the `length` bytes written.
-            let failure = call.buffer.withUnsafeBytes { memory.write(gva: bufferGVA, from: $0.baseAddress!, count: Int(length)) }
+            let failure = call.buffer.withUnsafeBytes {
+                memory.write(gva: bufferGVA, from: $0.baseAddress!, count: Int(length))
+            }
             if let failure { throw .malformedUcall(replyError(failure)) }
         }
         return .hostCall(command: command, arguments: arguments)

@@ -16,6 +16,7 @@ extension VirtualMachine {
         newState.memslots = state.memslots
         newState.backings = state.backings
         newState.ucallAddress = state.ucallAddress
+        newState.hostCalls = state.hostCalls
         for slot in state.memslots.slots {
             var region = kvm_userspace_memory_region()
             region.slot = slot.slot

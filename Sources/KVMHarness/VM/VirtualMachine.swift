@@ -16,8 +16,8 @@ final class VMState: @unchecked Sendable {
     let physicalAddressBits: Int
     /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
     var hasInterruptController = false
-    /// The host-call handlers (`HostCalls.swift`).
-    let hostCalls = HostCallTable()
+    /// The host-call handlers (`HostCalls.swift`); `recreate()` hands them on, before any vCPU of the new VM runs.
+    var hostCalls = HostCallTable()
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -290,7 +290,8 @@ public final class VirtualMachine: @unchecked Sendable {
         case nil: return
         case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
         case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
-        case .supervisorOnly(let address), .readOnly(let address): throw .unmappedGuestAddress(gva: address)  // reads as the supervisor: never
+        // A supervisor read through the harness's tables: never refused for U/S or R/W.
+        case .supervisorOnly(let address), .readOnly(let address): throw .unmappedGuestAddress(gva: address)
         }
     }
 

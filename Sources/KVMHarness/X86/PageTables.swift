@@ -116,8 +116,8 @@ public struct PageTables: Sendable {
     }
 
     /// Walks the 4-level tables rooted at `cr3` and reports where `gva` lands, with the permissions the walk grants
-    /// (the caller checks them against the access: `GuestVirtualMemory`). Handles 1 GiB and 2 MiB pages. Reads only through `memory`, so corrupt tables cannot make the host
-    /// read outside guest memory.
+    /// (the caller checks them against the access: `GuestVirtualMemory`). Handles 1 GiB and 2 MiB pages. Reads only
+    /// through `memory`, so corrupt tables cannot make the host read outside guest memory.
     @inline(__always)
     package static func translate(
         _ gva: UInt64, cr3: UInt64, physicalAddressBits: Int, memory: some PhysicalMemory

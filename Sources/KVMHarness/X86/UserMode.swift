@@ -68,8 +68,9 @@ extension VirtualMachine {
     /// Prepares the VM's vCPUs to run guest code at CPL3 with `guest_run_user` (`user_mode.h`): for each vCPU, user
     /// code and data segments in its GDT, EFER.SCE and STAR for SYSRET, an I/O permission bitmap in its TSS that
     /// allows the ucall port, and a 48 KiB user stack; the #UD gate pointed at `guest_user_return_entry`, the way
-    /// back to CPL0 (which passes every other #UD on to the harness's stub); and it makes the in-process code and data loaded into the VM and the ucall page
-    /// user-accessible, so user code can run, read its globals and make ucalls over both transports. Everything
+    /// back to CPL0 (which passes every other #UD on to the harness's stub); and it makes the in-process code and
+    /// data loaded into the VM and the ucall page user-accessible, so user code can run, read its globals and make
+    /// ucalls over both transports. Everything
     /// else the harness maps (its stubs, GDT, IDT, TSS, the kernel stacks, and memory from `allocate`) stays
     /// supervisor-only. Call it after adding the vCPUs and before running them.
     ///
@@ -77,7 +78,8 @@ extension VirtualMachine {
     public func enableUserMode() throws(KVMError) {
         let entry = GuestFunction(guest_user_return_entry).address
         guard loadedRanges.contains(where: { entry >= $0.address && entry - $0.address < $0.size }) else {
-            throw .invalidArgument("user mode needs the guest runtime's code in the VM: load in-process guest code first")
+            throw .invalidArgument(
+                "user mode needs the guest runtime's code in the VM: load in-process guest code first")
         }
         for run in loadedRanges { try allowUserAccess(gva: run.address, size: run.size) }
         try allowUserAccess(gva: ucallAddress, size: 8)
@@ -89,8 +91,9 @@ extension VirtualMachine {
             try write(stack + UserMode.stackSize, at: block.tls + UInt64(GUEST_TLS_USER_STACK))
             try write(contentsOf: UserMode.userDescriptors, at: block.gdt + 0x28)
             try write(contentsOf: UserMode.ioBitmap, at: block.tss + UInt64(LongMode.tssLimit) + 1)
-            let tssDescriptor = try read(UInt64.self, at: block.gdt + UInt64(LongMode.tssSelector))
-            try write(tssDescriptor & ~0xffff | UInt64(UserMode.tssLimit & 0xffff), at: block.gdt + UInt64(LongMode.tssSelector))
+            let tssDescriptorGVA = block.gdt + UInt64(LongMode.tssSelector)
+            let tssDescriptor = try read(UInt64.self, at: tssDescriptorGVA)
+            try write(tssDescriptor & ~0xffff | UInt64(UserMode.tssLimit & 0xffff), at: tssDescriptorGVA)
             var sregs = try vcpu.specialRegisters()
             sregs.gdt.limit = UserMode.gdtLimit
             sregs.efer |= UserMode.eferSCE
