@@ -27,4 +27,12 @@ struct UserModeTests {
         try vm.enableUserMode()
         #expect(throws: KVMError.malformedUcall(.supervisorOnlyPage(gva: gva))) { try vm.vcpus[0].nextUcall() }
     }
+
+    @Test("with user mode on, a #UD elsewhere still goes to the harness's stub and is reported where it happened")
+    func otherUndefinedOpcode() async throws {
+        let vm = try VirtualMachine(entry: GuestFunction(guest_undefined_opcode))
+        try vm.enableUserMode()
+        let report = await vm.run()
+        #expect(report.vcpus[0].outcome == .failed(.unhandled(GuestException(vector: 6, rip: guest_ud2_address()))))
+    }
 }
