@@ -191,6 +191,19 @@ package struct ErrorReport: Sendable, Equatable {
                     details["entry"] = .hex(entry)
                     details["reserved_bits"] = .hex(bits)
                 }
+            case .supervisorOnlyPage(let gva):
+                details["problem"] = .string("supervisor_only_page")
+                details["gva"] = .hex(gva)
+            case .readOnlyPage(let gva):
+                details["problem"] = .string("read_only_page")
+                details["gva"] = .hex(gva)
+            case .replyOutsideMemory(let gva, let gpa):
+                details["problem"] = .string("reply_outside_memory")
+                details["gva"] = .hex(gva)
+                if let gpa { details["gpa"] = .hex(gpa) }
+            case .hostCallBufferTooLong(let length):
+                details["problem"] = .string("host_call_buffer_too_long")
+                details["length"] = .unsigned(length)
             }
         case .ioctlFailed(let operation, let errno):
             kind = "ioctl_failed"

@@ -128,6 +128,10 @@ package enum RunEventFormatter {
         case .unknown(let command, let args):
             object["raw"] = .hex(command)
             object["args"] = .array(args.map { .hex($0) })
+        case .hostCall(let command, let args):
+            object["cmd"] = .string("HOST_CALL")
+            object["raw"] = .unsigned(command)
+            object["args"] = .array(args.map { .hex($0) })
         }
         return object
     }

@@ -18,7 +18,7 @@ struct Options {
     var allocationsTool: String?
     var only: Set<String>?
 
-    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "cli", "suite"]
+    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "replies", "cli", "suite"]
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -204,6 +204,12 @@ func runBenchmarks(_ options: Options) throws -> Int32 {
         rows += try Scale(
             creations: parameters.creations, throughputUcalls: parameters.throughputUcalls,
             throughputRounds: parameters.throughputRounds
+        ).measure(log: log)
+    }
+    if options.includes("replies") {
+        rows += try HostCallCost(
+            count: parameters.ucallsPerRun / 5, rounds: max(parameters.rounds / 2, 1),
+            throughputUcalls: parameters.throughputUcalls
         ).measure(log: log)
     }
     if options.includes("cli") {

@@ -46,7 +46,7 @@ public func fuzzUcallDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
     // The walk on its own, for an address near the pointer, must agree with itself.
     let translation = PageTables.translate(
         pointer &+ 0x1000, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory)
-    if case .mapped(let gpa, _, _) = translation {
+    if case .mapped(let gpa, _, _, _) = translation {
         precondition(gpa & ~PageTables.addressMask(physicalAddressBits: physicalAddressBits) & ~0x3fff_ffff == 0)
     }
     return 0

@@ -8,6 +8,13 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
 }
 
+/// The real-time clock (the wall clock, CLOCK_REALTIME), in nanoseconds since 1970: the built-in host-time call.
+func realtimeNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+}
+
 extension Duration {
     /// The duration in whole nanoseconds, saturating at the ends of `UInt64` (negative durations are 0).
     var saturatingNanoseconds: UInt64 {

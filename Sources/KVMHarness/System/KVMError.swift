@@ -169,6 +169,16 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
     /// The walk of the guest's page tables for `address` (the struct's first byte, or the first byte of a later
     /// page of it) met a corrupt table, so the guest's own access would fault.
     case invalidPageTables(address: UInt64, PageTableProblem)
+    /// A ucall made in user mode (CPL3) points at memory on a supervisor-only page (U/S clear in the guest's page
+    /// tables), which the caller itself could not access.
+    case supervisorOnlyPage(gva: UInt64)
+    /// The host must write a host call's reply at `gva`, which the guest's page tables map read-only.
+    case readOnlyPage(gva: UInt64)
+    /// A host call's buffer, or its reply, would land at `gva`, which is not mapped or maps to guest-physical `gpa`
+    /// (nil: not mapped) outside the guest memory the host may read and write.
+    case replyOutsideMemory(gva: UInt64, gpa: UInt64?)
+    /// A host call's buffer is longer than the host takes (`HostCall.maximumBufferLength`).
+    case hostCallBufferTooLong(length: UInt64)
 
     public var description: String {
         switch self {
@@ -185,6 +195,33 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
                 + "tables; a struct ucall is \(UcallDecoder.structSize) bytes"
         case .invalidPageTables(let address, let problem):
             return "can't translate the ucall struct address \(hex(address)): \(problem)"
+        case .supervisorOnlyPage(let gva):
+            return "a ucall made in user mode (CPL3) points at \(hex(gva)), on a supervisor-only page (U/S clear in "
+                + "the guest's page tables): user-mode code may only hand the host memory it can access itself"
+        case .readOnlyPage(let gva):
+            return "the host must write a host call's reply at \(hex(gva)), which the guest's page tables map "
+                + "read-only (R/W clear): pass a writable struct and buffer"
+        case .replyOutsideMemory(let gva, let gpa?):
+            return "a host call's buffer or reply at \(hex(gva)) maps to guest-physical \(hex(gpa)), which no "
+                + "writable memslot backs: the host reads and writes replies only inside guest memory"
+        case .replyOutsideMemory(let gva, nil):
+            return "a host call's buffer at \(hex(gva)) is not mapped in the guest's page tables: the host reads and "
+                + "writes replies only inside guest memory"
+        case .hostCallBufferTooLong(let length):
+            return "a host call's buffer is \(length) bytes, more than the \(HostCall.maximumBufferLength) the host "
+                + "takes: pass a shorter buffer"
+        }
+    }
+
+    /// The error for a failed access to the ucall struct at `pointer` (or to what it points at).
+    init<M>(_ failure: GuestVirtualMemory<M>.Failure, pointer: UInt64, memory: M.Type) {
+        switch failure {
+        case .unmapped(let address) where address == pointer: self = .unmappedPointer(gva: pointer)
+        case .unmapped(let address): self = .runsIntoUnmappedPage(gva: pointer, page: address)
+        case .outsideMemory(_, let gpa): self = .pointerOutsideMemory(gva: pointer, gpa: gpa)
+        case .supervisorOnly(let gva): self = .supervisorOnlyPage(gva: gva)
+        case .readOnly(let gva): self = .readOnlyPage(gva: gva)
+        case .invalidPageTables(let address, let problem): self = .invalidPageTables(address: address, problem)
         }
     }
 }

@@ -179,6 +179,9 @@ public enum Ucall: Hashable, Sendable, CustomStringConvertible {
     case unhandled(GuestException)
     /// A `cmd` this library does not know, kept raw.
     case unknown(command: UInt64, arguments: UcallArguments)
+    /// A host call the host answered (`GUEST_CALL_HOST`, a handler registered for `command`), with the arguments
+    /// the guest sent; the answer went back into the guest.
+    case hostCall(command: UInt64, arguments: UcallArguments)
 
     /// `SYNC` with `args[0] = stage` and the values after it, the rest zero: what `GUEST_SYNC_ARGS` sends.
     public static func sync(stage: UInt64, _ values: UInt64...) -> Ucall {
@@ -194,7 +197,7 @@ public enum Ucall: Hashable, Sendable, CustomStringConvertible {
         case .printf: return .printf
         case .done: return .done
         case .unhandled: return .unhandled
-        case .unknown(let command, _): return UcallCommand(rawValue: command)
+        case .unknown(let command, _), .hostCall(let command, _): return UcallCommand(rawValue: command)
         }
     }
 
@@ -206,7 +209,7 @@ public enum Ucall: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// One line: "SYNC [0x1, 0x10]", "ABORT file.c:12: x == y: ...", "PRINTF \"text\"".
+    /// One line: "SYNC [0x1, 0x10]", "HOST_CALL(0x100) [0x2]", "ABORT file.c:12: x == y: ...", "PRINTF \"text\"".
     public var description: String {
         switch self {
         case .none(let args): return "NONE \(args)"
@@ -216,6 +219,7 @@ public enum Ucall: Hashable, Sendable, CustomStringConvertible {
         case .done: return "DONE"
         case .unhandled(let exception): return "UNHANDLED \(exception)"
         case .unknown(let command, let args): return "UNKNOWN(\(command)) \(args)"
+        case .hostCall(let command, let args): return "HOST_CALL(\(hex(command))) \(args)"
         }
     }
 }

@@ -23,14 +23,7 @@ package enum UcallDecoder {
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         // SAFETY: `words` is 64 bytes, exactly what is read into it, and lives across the call.
         let failure = withUnsafeMutableBytes(of: &words) { memory.read(gva: gva, into: $0.baseAddress!, count: 64) }
-        switch failure {
-        case nil: break
-        case .unmapped(let address) where address == gva: throw .malformedUcall(.unmappedPointer(gva: gva))
-        case .unmapped(let address): throw .malformedUcall(.runsIntoUnmappedPage(gva: gva, page: address))
-        case .outsideMemory(_, let gpa): throw .malformedUcall(.pointerOutsideMemory(gva: gva, gpa: gpa))
-        case .invalidPageTables(let address, let problem):
-            throw .malformedUcall(.invalidPageTables(address: address, problem))
-        }
+        if let failure { throw .malformedUcall(MalformedUcall(failure, pointer: gva, memory: M.self)) }
         var arguments = UcallArguments()
         arguments[0] = UInt64(littleEndian: words.1)
         arguments[1] = UInt64(littleEndian: words.2)

@@ -148,7 +148,7 @@ extension VirtualMachine {
     /// `virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA)`. Idempotent.
     public func mapXAPIC() throws(KVMError) {
         let base: UInt64 = 0xFEE0_0000
-        if case .mapped(let gpa, _, _) = translate(base), gpa == base { return }
+        if case .mapped(let gpa, _, _, _) = translate(base), gpa == base { return }
         try map(gva: base, gpa: base, size: 4096)
     }
 }

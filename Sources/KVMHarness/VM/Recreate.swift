@@ -17,6 +17,7 @@ extension VirtualMachine {
         newState.backings = state.backings
         newState.testSlotBackings = state.testSlotBackings
         newState.ucallAddress = state.ucallAddress
+        newState.hostCalls = state.hostCalls
         for slot in state.memslots.slots {
             var region = kvm_userspace_memory_region()
             region.slot = slot.slot

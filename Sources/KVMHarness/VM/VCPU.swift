@@ -179,15 +179,41 @@ public final class VCPU: @unchecked Sendable {
         return try decodeUcall(at: rdi, transport: .pio)
     }
 
+    /// Decodes the ucall at `gva` through the page tables at the exit, with the access checks of the guest's
+    /// privilege level then (CS.DPL: a ucall made at CPL3 reaches user pages only), and answers a host call.
     @inline(__always)
     private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
-        let cr3 =
-            syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0
-            ? ckvm_run_sync_sregs(run).pointee.cr3 : try specialRegisters().cr3
-        // Under the memslot lock: no slot's host memory can be unmapped while the decoder reads it.
-        let ucall = try state.memslotLock.reading { () throws(KVMError) -> Ucall in
-            let memory = GuestVirtualMemory(memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits)
-            return try UcallDecoder.decode(gva: gva, memory: memory)
+        let cr3: UInt64
+        let cpl: UInt8
+        if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 {
+            (cr3, cpl) = (ckvm_run_sync_sregs(run).pointee.cr3, ckvm_run_sync_sregs(run).pointee.cs.dpl)
+        } else {
+            let sregs = try specialRegisters()
+            (cr3, cpl) = (sregs.cr3, sregs.cs.dpl)
+        }
+        // Every read and write of guest memory happens under the memslot lock, so no slot's host memory can be
+        // unmapped meanwhile; a host call's handler runs between them with the lock released (it may change slots),
+        // and the answer is written through the memslot table as it is then.
+        func memory() -> GuestVirtualMemory<MemslotTable> {
+            GuestVirtualMemory(
+                memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits, userAccess: cpl == 3)
+        }
+        var taken: HostCallAnswer.Taken?
+        var handler: HostCallHandler?
+        var ucall = try state.memslotLock.reading { () throws(KVMError) -> Ucall in
+            let ucall = try UcallDecoder.decode(gva: gva, memory: memory())
+            if case .unknown(let command, let arguments) = ucall, let found = state.hostCalls.handler(for: command) {
+                handler = found
+                taken = try HostCallAnswer.take(
+                    command: command, arguments: arguments, gva: gva, vcpu: index, memory: memory())
+            }
+            return ucall
+        }
+        if var call = taken, let handler {
+            let problem = HostCallAnswer.run(handler, on: &call)
+            ucall = try state.memslotLock.reading { () throws(KVMError) -> Ucall in
+                try HostCallAnswer.give(call, problem: problem, memory: memory())
+            }
         }
         lastUcall = ucall
         lastUcallTransport = transport

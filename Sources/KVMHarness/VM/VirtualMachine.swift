@@ -23,6 +23,10 @@ final class VMState: @unchecked Sendable {
     let physicalAddressBits: Int
     /// The VM's in-kernel interrupt controller (InterruptController.swift).
     var interruptController = InterruptController.none
+    /// Whether the VM has an in-kernel interrupt controller (`KVM_CREATE_IRQCHIP`).
+    var hasInterruptController = false
+    /// The host-call handlers (`HostCalls.swift`); `recreate()` hands them on, before any vCPU of the new VM runs.
+    var hostCalls = HostCallTable()
 
     init(fd: FileDescriptor, physicalAddressBits: Int) {
         self.fd = fd
@@ -94,7 +98,7 @@ public final class VirtualMachine: @unchecked Sendable {
     /// The vCPUs, in index order.
     public private(set) var vcpus: [VCPU] = []
     /// The host objects whose code is visible in the guest (by the address range of their segments).
-    private var loadedRanges: [PageRun] = []
+    private(set) var loadedRanges: [PageRun] = []
     private var nextSlot: UInt32 = 0
     private var nextSharedGPA: UInt64
     /// Guest RAM's host mapping.
@@ -313,6 +317,8 @@ public final class VirtualMachine: @unchecked Sendable {
         case .unmapped(let address): throw .unmappedGuestAddress(gva: address)
         case .outsideMemory(let address, let gpa): throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
         case .invalidPageTables(let address, let problem): throw .invalidPageTables(gva: address, problem)
+        // A supervisor read through the harness's tables: never refused for U/S or R/W.
+        case .supervisorOnly(let address), .readOnly(let address): throw .unmappedGuestAddress(gva: address)
         }
     }
 
@@ -326,14 +332,14 @@ public final class VirtualMachine: @unchecked Sendable {
             let chunk = min(count - done, 4096 - Int(address & 0xfff))
             let written = state.memslotLock.reading { () -> Translation? in
                 let translation = pageTables.translate(address, memory: state.memslots)
-                guard case .mapped(let gpa, _, _) = translation else { return translation }
+                guard case .mapped(let gpa, _, _, _) = translation else { return translation }
                 return state.memslots.write(gpa: gpa, from: source + done, count: chunk) ? nil : translation
             }
             guard let written else {
                 done += chunk
                 continue
             }
-            guard case .mapped(let gpa, _, _) = written else { throw .unmappedGuestAddress(gva: address) }
+            guard case .mapped(let gpa, _, _, _) = written else { throw .unmappedGuestAddress(gva: address) }
             throw .guestAddressOutsideMemory(gva: address, gpa: gpa)
         }
     }

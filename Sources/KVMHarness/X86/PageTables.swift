@@ -21,8 +21,9 @@ public struct PageTableFlags: OptionSet, Sendable, Hashable {
 
 /// What a guest-virtual address turned out to be, walking the guest's page tables.
 public enum Translation: Equatable, Sendable {
-    /// Mapped to `gpa`; `writable` is the AND of R/W along the walk, `executable` the NOR of XD.
-    case mapped(gpa: UInt64, writable: Bool, executable: Bool)
+    /// Mapped to `gpa`; `writable` is the AND of R/W along the walk, `executable` the NOR of XD, `user` the AND of
+    /// U/S (whether CPL3 may access it).
+    case mapped(gpa: UInt64, writable: Bool, executable: Bool, user: Bool)
     /// The address is not canonical (bits 63:47 differ), so no walk can map it.
     case nonCanonical
     /// An entry on the walk is not present; `level` 4 is the PML4, 1 the page table.
@@ -161,9 +162,10 @@ public struct PageTables: Sendable {
         Self.translate(gva, cr3: root, physicalAddressBits: physicalAddressBits, memory: memory)
     }
 
-    /// Walks the 4-level tables rooted at `cr3`, as the CPU would for a supervisor access, and reports where `gva`
-    /// lands. Handles 1 GiB and 2 MiB pages. Reads only through `memory`, so corrupt tables cannot make the host
-    /// read outside guest memory; an entry with reserved bits set stops the walk, as the CPU's #PF would.
+    /// Walks the 4-level tables rooted at `cr3` and reports where `gva` lands, with the permissions the walk grants
+    /// (the caller checks them against the access: `GuestVirtualMemory`). Handles 1 GiB and 2 MiB pages. Reads only
+    /// through `memory`, so corrupt tables cannot make the host read outside guest memory; an entry with reserved
+    /// bits set stops the walk, as the CPU's #PF would.
     @inline(__always)
     package static func translate(
         _ gva: UInt64, cr3: UInt64, physicalAddressBits: Int, memory: some PhysicalMemory
@@ -173,6 +175,7 @@ public struct PageTables: Sendable {
         var table = cr3 & mask
         var writable = true
         var executable = true
+        var user = true
         for level in stride(from: 4, through: 1, by: -1) {
             let slot = table + index(gva, level: level) * 8
             guard let entry = memory.readU64(gpa: slot) else {
@@ -183,10 +186,11 @@ public struct PageTables: Sendable {
             guard reserved == 0 else { return .invalid(.reservedBits(level: level, entry: entry, bits: reserved)) }
             writable = writable && entry & PageTableFlags.writable.rawValue != 0
             executable = executable && entry & PageTableFlags.noExecute.rawValue == 0
+            user = user && entry & PageTableFlags.user.rawValue != 0
             if level == 1 || (level <= 3 && entry & PageTableFlags.largePage.rawValue != 0) {
                 let pageMask: UInt64 = (1 << UInt64(12 + 9 * (level - 1))) - 1
                 let gpa = (entry & mask & ~pageMask) | (gva & pageMask)
-                return .mapped(gpa: gpa, writable: writable, executable: executable)
+                return .mapped(gpa: gpa, writable: writable, executable: executable, user: user)
             }
             table = entry & mask
         }

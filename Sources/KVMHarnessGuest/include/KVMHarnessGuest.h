@@ -3,6 +3,8 @@
 #define KVMHARNESS_GUEST_H
 
 #include "ucall.h"
+#include "host_call.h"
+#include "user_mode.h"
 #include "guest_string.h"
 #include "guest_printf.h"
 #include "guest_assert.h"

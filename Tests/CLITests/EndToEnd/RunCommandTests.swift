@@ -55,6 +55,21 @@ struct RunCommandTests {
         expectSummary(result, "done", exits: ["MMIO": 4], ucalls: 4)
     }
 
+    @Test("an image using the built-in host calls: echo and time are answered, the guest checks them and reaches DONE")
+    func builtInHostCalls() async throws {
+        let result = try await CLI.run(["run", try CLI.image("host_reply"), "--format", "json"])
+        #expect(result.status == 0, "\(result)")
+        let zeros = Array(repeating: #""0x0""#, count: 6).joined(separator: ",")
+        #expect(
+            Array(result.lines.dropLast()) == [
+                #"{"event":"ucall","vcpu":0,"cmd":"HOST_CALL","raw":129,"args":["0x1234",\#(zeros)]}"#,
+                #"{"event":"ucall","vcpu":0,"cmd":"HOST_CALL","raw":128,"args":["0x0",\#(zeros)]}"#,
+                sync(1, 0x6f, 0x68),  // 'o' and 'h': the buffer came back reversed
+                done(),
+            ])
+        expectSummary(result, "done", exits: ["MMIO": 3, "IO": 1], ucalls: 4)
+    }
+
     @Test("a failing GUEST_ASSERT_EQ: ABORT with expression, file, line and message; status 1")
     func abort() async throws {
         let source = try String(

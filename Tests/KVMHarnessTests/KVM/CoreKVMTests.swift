@@ -128,7 +128,7 @@ struct CoreKVMTests {
         let vm = try VirtualMachine(entry: GuestFunction(guest_sync_stages))
         let bits = min(vm.physicalAddressBits, vm.virtualAddressBits - 1)
         #expect(vm.ucallAddress == (1 << UInt64(bits)) / 8 * 5)
-        #expect(vm.translate(vm.ucallAddress) == .mapped(gpa: vm.ucallAddress, writable: true, executable: false))
+        #expect(vm.translate(vm.ucallAddress) == .mapped(gpa: vm.ucallAddress, writable: true, executable: false, user: false))
         let global = withUnsafeMutablePointer(to: &ucall_exit_mmio_addr) { UInt64(UInt(bitPattern: $0)) }
         #expect(try vm.read(UInt64.self, at: global) == vm.ucallAddress)
         #expect(ucall_exit_mmio_addr == 0, "the host's copy is untouched")

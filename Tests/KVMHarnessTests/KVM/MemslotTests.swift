@@ -192,7 +192,7 @@ struct GuestMemoryTests {
         let first = try vm.allocate(size: 8192)
         let second = try vm.allocate(size: 4096)
         #expect(first.gva == VirtualMachine.allocationBase && second.gva == first.gva + 8192)
-        #expect(vm.translate(first.gva + 4100) == .mapped(gpa: first.gpa + 4100, writable: true, executable: false))
+        #expect(vm.translate(first.gva + 4100) == .mapped(gpa: first.gpa + 4100, writable: true, executable: false, user: false))
         #expect(vm.guestVirtualAddresses(of: second.gpa + 8) == [second.gva + 8])
         let host = try vm.hostMemory(gpa: first.gpa, count: 8192)
         #expect(vm.guestPhysicalAddress(ofHost: host.baseAddress! + 4096) == first.gpa + 4096)
@@ -209,7 +209,7 @@ struct GuestMemoryTests {
         let size = pageSize.rawValue
         try vm.addMemslot(gpa: gpa, size: size, backing: .transparentHugePages)
         try vm.map(gva: gva, gpa: gpa, size: size, pageSize: pageSize)
-        #expect(vm.translate(gva + size - 8) == .mapped(gpa: gpa + size - 8, writable: true, executable: false))
+        #expect(vm.translate(gva + size - 8) == .mapped(gpa: gpa + size - 8, writable: true, executable: false, user: false))
         // One memstress pass over 4 MiB of it (the first 2 MiB page and the next).
         let pages: UInt64 = min(size, 4 << 20) / 4096
         try vm.addVCPU(entry: GuestFunction(guest_memstress), arguments: [gva, pages])

@@ -17,8 +17,8 @@ struct LargePageTests {
                        allocator: &allocator)
         try tables.map(gva: 0x20_0000, gpa: 0x60_0000, pageSize: .size2MiB, flags: [], memory: memory,
                        allocator: &allocator)
-        #expect(tables.translate(0x4123_4567, memory: memory) == .mapped(gpa: 0x8123_4567, writable: true, executable: true))
-        #expect(tables.translate(0x3f_fff8, memory: memory) == .mapped(gpa: 0x7f_fff8, writable: false, executable: true))
+        #expect(tables.translate(0x4123_4567, memory: memory) == .mapped(gpa: 0x8123_4567, writable: true, executable: true, user: false))
+        #expect(tables.translate(0x3f_fff8, memory: memory) == .mapped(gpa: 0x7f_fff8, writable: false, executable: true, user: false))
         #expect(throws: KVMError.guestAddressInUse(gva: 0x4000_1000)) {
             try tables.map(gva: 0x4000_1000, gpa: 0, flags: [], memory: memory, allocator: &allocator)
         }

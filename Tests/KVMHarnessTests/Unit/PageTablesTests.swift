@@ -15,8 +15,8 @@ struct PageTablesTests {
         var (tables, memory, allocator) = try makeTables()
         try tables.map(gva: 0x5555_1234_5000, gpa: 0x20_0000, flags: [.writable, .noExecute], memory: memory, allocator: &allocator)
         try tables.map(gva: 0xffff_ff80_0000_0000, gpa: 0x21_0000, flags: [], memory: memory, allocator: &allocator)
-        #expect(tables.translate(0x5555_1234_5abc, memory: memory) == .mapped(gpa: 0x20_0abc, writable: true, executable: false))
-        #expect(tables.translate(0xffff_ff80_0000_0010, memory: memory) == .mapped(gpa: 0x21_0010, writable: false, executable: true))
+        #expect(tables.translate(0x5555_1234_5abc, memory: memory) == .mapped(gpa: 0x20_0abc, writable: true, executable: false, user: false))
+        #expect(tables.translate(0xffff_ff80_0000_0010, memory: memory) == .mapped(gpa: 0x21_0010, writable: false, executable: true, user: false))
         #expect(tables.translate(0x5555_1234_6000, memory: memory) == .notPresent(level: 1))
         #expect(tables.translate(0x1000_0000_0000, memory: memory) == .notPresent(level: 4))
         #expect(tables.translate(0x8000_0000_0000, memory: memory) == .nonCanonical)
@@ -42,8 +42,23 @@ struct PageTablesTests {
         memory.writeU64(gpa: 0x2008, 0x4000_0000 | 0x83)
         memory.writeU64(gpa: 0x3008, 0x60_0000 | 0x83)
         let translate = { PageTables.translate($0, cr3: 0x1000, physicalAddressBits: 48, memory: memory) }
-        #expect(translate(0x4123_4567) == .mapped(gpa: 0x4123_4567, writable: true, executable: true))
-        #expect(translate(0x21_2345) == .mapped(gpa: 0x61_2345, writable: true, executable: true))
+        #expect(translate(0x4123_4567) == .mapped(gpa: 0x4123_4567, writable: true, executable: true, user: false))
+        #expect(translate(0x21_2345) == .mapped(gpa: 0x61_2345, writable: true, executable: true, user: false))
+    }
+
+    @Test("user is the AND of U/S along the walk: a user leaf under a supervisor table is supervisor-only")
+    func userBit() {
+        let memory = BufferMemory(size: 0x10000)
+        // PML4 at 0x1000 -> PDPT 0x2000 -> PD 0x3000 -> PT 0x4000, all with U/S, except PD[1], a table without it.
+        memory.writeU64(gpa: 0x1000, 0x2000 | 0x7)
+        memory.writeU64(gpa: 0x2000, 0x3000 | 0x7)
+        memory.writeU64(gpa: 0x3000, 0x4000 | 0x7)
+        memory.writeU64(gpa: 0x3008, 0x5000 | 0x3)
+        memory.writeU64(gpa: 0x4000, 0x8000 | 0x5)  // user, read-only
+        memory.writeU64(gpa: 0x5000, 0x9000 | 0x7)  // user, writable, but under a supervisor-only table
+        let translate = { PageTables.translate($0, cr3: 0x1000, physicalAddressBits: 48, memory: memory) }
+        #expect(translate(0x0123) == .mapped(gpa: 0x8123, writable: false, executable: true, user: true))
+        #expect(translate(0x20_0456) == .mapped(gpa: 0x9456, writable: true, executable: true, user: false))
     }
 
     @Test("tables pointing outside memory are reported, never followed")
@@ -69,7 +84,7 @@ struct PageTablesTests {
         memory.writeU64(gpa: 0x3000, 0x4000 | 0x3)
         memory.writeU64(gpa: 0x4000, 0x5000 | 0x3)
         let translate = { PageTables.translate($0, cr3: 0x1000, physicalAddressBits: 39, memory: memory) }
-        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true))
+        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true, user: false))
         // Bit 40 in the PTE (MAXPHYADDR 39): before, it was masked off and the walk landed on 0x5000.
         memory.writeU64(gpa: 0x4000, 1 << 40 | 0x5000 | 0x3)
         #expect(translate(0x123) == .invalid(.reservedBits(level: 1, entry: 1 << 40 | 0x5003, bits: 1 << 40)))
@@ -80,7 +95,7 @@ struct PageTablesTests {
         memory.writeU64(gpa: 0x3000, 0x4000 | 0x3)
         // Bits 62:52 are ignored (or protection keys) and bit 63 is XD: not reserved.
         memory.writeU64(gpa: 0x4000, 0x7ff0_0000_0000_0000 | 0x5000 | 0x3)
-        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true))
+        #expect(translate(0x123) == .mapped(gpa: 0x5123, writable: true, executable: true, user: false))
         memory.writeU64(gpa: 0x4000, 0x5000 | 0x3)
         // PS in the PML4E: there are no 512 GiB pages.
         memory.writeU64(gpa: 0x1000, 0x2000 | 0x83)
@@ -94,7 +109,7 @@ struct PageTablesTests {
         #expect(translate(0x123) == .invalid(.reservedBits(level: 2, entry: 0x60_2083, bits: 0x2000)))
         // Bit 12 of a large-page entry is PAT, not an address bit: allowed.
         memory.writeU64(gpa: 0x3000, 0x60_0000 | 0x1000 | 0x83)
-        #expect(translate(0x123) == .mapped(gpa: 0x60_0123, writable: true, executable: true))
+        #expect(translate(0x123) == .mapped(gpa: 0x60_0123, writable: true, executable: true, user: false))
         #expect(
             PageTableProblem.reservedBits(level: 4, entry: 0x2083, bits: 0x80).description
                 == "the PML4 entry (level 4) 0x2083 sets reserved bits 0x80")

@@ -6,6 +6,7 @@
 
 #include "KVMHarnessGuest.h"
 #include "InterruptGuests.h"
+#include "HostCallGuests.h"
 
 /// SYNC(1, 0x11, 0x12), SYNC(2, 0x21, 0x22, 0x23), SYNC(3, a, b, a + b), DONE.
 void guest_sync_stages(uint64_t a, uint64_t b);

@@ -19,6 +19,16 @@ void bench_sync_minimum(uint64_t count, uint64_t mmio_address);
 /// `count` GUEST_SYNC(i) on the project's guest runtime, then GUEST_DONE().
 void bench_guest_sync_loop(uint64_t count);
 
+/// The host call that answers args[0] + 1 (8 bytes back), and the one whose 1 KiB buffer goes to the host and back.
+#define BENCH_HOST_CALL_ANSWER 0x100
+#define BENCH_HOST_CALL_BUFFER_COMMAND 0x101
+#define BENCH_HOST_CALL_BUFFER 1024
+
+/// `count` GUEST_CALL_HOST(BENCH_HOST_CALL_ANSWER, previous answer), then SYNC(last answer: count), DONE.
+void bench_host_call_loop(uint64_t count);
+/// `count` GUEST_CALL_HOST_BUFFER(BENCH_HOST_CALL_BUFFER_COMMAND) of a 1 KiB buffer, then SYNC(buffer[0]), DONE.
+void bench_host_call_buffer_loop(uint64_t count);
+
 /// The bounds of the hand-written guest code (both loops), which the raw-KVM baseline copies into its guest.
 extern const unsigned char bench_guest_code_start[];
 extern const unsigned char bench_guest_code_end[];
