@@ -139,6 +139,11 @@ extension VirtualMachine {
     ///
     /// - Parameters:
     ///   - number: the slot number, or nil for the lowest free one.
+    ///   - gpa: where the slot starts in guest-physical memory (page-aligned; 2 MiB-aligned for hugetlbfs).
+    ///   - size: its length in bytes, whole pages of the backing.
+    ///   - backing: the host memory behind it.
+    ///   - flags: `KVM_MEM_LOG_DIRTY_PAGES` and `KVM_MEM_READONLY`, as `MemslotFlags`.
+    ///   - purpose: what the slot is for, named in errors and in `memslots`.
     /// - Throws: `.protectedGuestMemory` if the range covers the harness's RAM, shared code or the ucall address;
     ///   `.invalidArgument` for an unaligned range or a slot number in use; `.ioctlFailed` with KVM's errno.
     @discardableResult
