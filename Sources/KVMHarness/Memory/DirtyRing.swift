@@ -79,12 +79,14 @@ public final class DirtyRing: @unchecked Sendable {
         entries = bytes / MemoryLayout<kvm_dirty_gfn>.size
     }
 
-    /// Collects the dirty entries from `fetchIndex` on, marking each collected (`KVM_DIRTY_GFN_F_RESET`).
+    /// Collects the dirty entries from `fetchIndex` on, marking each collected (`KVM_DIRTY_GFN_F_RESET`): at most
+    /// `entries` in one call, as many as the ring holds, so that a KVM that goes on writing entries while the vCPU
+    /// runs (past a full ring, where the kernel warns) cannot keep the caller here.
     public func harvest() -> [DirtyPage] {
         var pages: [DirtyPage] = []
         // SAFETY: the mapping holds `entries` kvm_dirty_gfn structs and lives as long as this object.
         let ring = mapping.base.assumingMemoryBound(to: kvm_dirty_gfn.self)
-        while true {
+        while pages.count < entries {
             let entry = ring + Int(fetchIndex % UInt32(entries))
             // SAFETY: `flags` is the first u32 of the entry, which KVM writes with a release store.
             let flags = UnsafeMutableRawPointer(entry).assumingMemoryBound(to: UInt32.self)
