@@ -259,4 +259,29 @@ void guest_coalesced_io(uint64_t mmio, uint64_t ring_size, uint64_t port);
 /// the `pages` pages at `gva`, then SYNC(pass).
 void guest_memstress(uint64_t gva, uint64_t pages);
 
+// MARK: - Page tables and large guests (Tests/TestGuests/selftests/page_tables.c)
+
+/// kvm_page_table_test: the stages the host writes into the guest's stage word.
+#define PAGE_TABLE_STAGE_START 0
+#define PAGE_TABLE_STAGE_CREATE 1
+#define PAGE_TABLE_STAGE_UPDATE 2
+#define PAGE_TABLE_STAGE_ADJUST 3
+/// kvm_page_table_test: what the guest writes into the first word of a page.
+#define PAGE_TABLE_MAGIC 0x0123456789abcdefull
+/// kvm_page_table_test: what the host shares with the guest (the C test's `test_args`), in guest memory.
+struct page_table_control {
+    uint64_t stage;      ///< the stage to run next; the host writes it while the vCPUs are stopped
+    uint64_t gva;        ///< the region
+    uint64_t size;       ///< its size in bytes
+    uint64_t large_page; ///< the page size of its backing: 4 KiB, or 2 MiB for huge pages
+};
+/// kvm_page_table_test: forever reads the stage from the control struct at `control_gva` and touches the region
+/// as that stage says (CREATE: the first word of each large page, written if `writes`, else read; UPDATE: writes
+/// that word and reads each 4 KiB page of the large page's second half; ADJUST: reads every 4 KiB page), then
+/// SYNC(stage).
+void guest_page_table(uint64_t control_gva, uint64_t writes);
+/// max_guest_memory_test: forever writes each address in [start, end), every `stride` bytes, into itself (the
+/// range is identity mapped), then SYNC(start).
+void guest_max_memory(uint64_t start, uint64_t end, uint64_t stride);
+
 #endif
