@@ -8,6 +8,10 @@
 #   --smoke   tiny counts (seconds, not minutes), for CI: checks that every measurement still runs and produces
 #             possible numbers, and fails if one does not. Missed targets never fail a run, smoke or full.
 #
+# The memory rows' baseline is the kernel's memslot_perf_test and dirty_log_perf_test, run with the same parameters
+# in the same run, from $KVMH_KERNEL_SELFTESTS (default: /tmp/kst/src/tools/testing/selftests/kvm, the build that
+# ../shared/tools/kernel-selftests/ makes); without them those rows have no baseline, and the run says so.
+#
 # Results: .build/benchmarks/results.json (and the perf and CLI outputs next to it). The guest instruction counts
 # need perf (Debian's linux-perf) and root; without them that row says "not measured".
 set -euo pipefail
@@ -59,6 +63,13 @@ else
 fi
 built=$(date +%s)
 echo "bench.sh: built in $((built - started)) s"
+
+kernel_selftests=${KVMH_KERNEL_SELFTESTS:-/tmp/kst/src/tools/testing/selftests/kvm}
+if [ -x "$kernel_selftests/memslot_perf_test" ] && [ -x "$kernel_selftests/dirty_log_perf_test" ]; then
+    image_arguments+=(--kernel-selftests "$kernel_selftests")
+else
+    echo "bench.sh: no kernel C selftests in $kernel_selftests (memslot_perf_test, dirty_log_perf_test): the memory rows have no baseline"
+fi
 
 arguments=(--json "$results" --cli "$bin/kvm-harness" "${image_arguments[@]}")
 if [ "$smoke" = 1 ]; then arguments+=(--smoke); fi

@@ -2,7 +2,7 @@
 //
 // Usage:
 //   kvm-harness-bench [--smoke] [--json PATH] [--markdown PATH] [--cli PATH] [--image PATH]
-//                     [--allocations-tool PATH] [--only SECTION,...]
+//                     [--allocations-tool PATH] [--kernel-selftests DIR] [--only SECTION,...]
 //   kvm-harness-bench guest-loop GUEST COUNT      (child mode, counted by perf: runs one guest loop and exits)
 //
 // Prints the table with met or missed for each target and writes the results as JSON. Exits 1 if a measurement
@@ -17,8 +17,10 @@ struct Options {
     var imagePath: String?
     var allocationsTool: String?
     var only: Set<String>?
+    /// The kernel's built KVM selftests (memslot_perf_test, dirty_log_perf_test): the memory rows' baseline.
+    var kernelSelftests: String?
 
-    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "replies", "cli", "suite"]
+    static let sections = ["overhead", "allocations", "guest", "lifecycle", "scale", "replies", "cli", "suite", "memory"]
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -34,6 +36,7 @@ struct Options {
             case "--cli": cliPath = try value(argument)
             case "--image": imagePath = try value(argument)
             case "--allocations-tool": allocationsTool = try value(argument)
+            case "--kernel-selftests": kernelSelftests = try value(argument)
             case "--only":
                 let names = try value(argument).split(separator: ",").map(String.init)
                 for name in names where !Self.sections.contains(name) {
@@ -221,6 +224,15 @@ func runBenchmarks(_ options: Options) throws -> Int32 {
         rows += try SuiteRunnerCost(
             cliPath: options.cliPath, imagePath: options.imagePath, rounds: parameters.cliRounds,
             copies: options.smoke ? 4 : 20, longImages: !options.smoke, directory: directory
+        ).measure(log: log)
+    }
+    if options.includes("memory") {
+        // Full: the C tests' memslot count (KVM's maximum) and move length (-l 5); a dirty-log size the C test
+        // finishes here (its 1 GiB default spends minutes populating under PVM).
+        rows += try MemoryCost(
+            slots: options.smoke ? 32 : 0, moveSeconds: options.smoke ? 1 : 5, dirtyVCPUs: options.smoke ? 1 : 2,
+            dirtyMiB: options.smoke ? 4 : 32, dirtyIterations: options.smoke ? 2 : 3,
+            kernelSelftests: options.kernelSelftests, directory: directory
         ).measure(log: log)
     }
 

@@ -37,24 +37,50 @@ public struct MemslotTable: PhysicalMemory, Sendable {
     public private(set) var slots: [Memslot] = []
     /// The top of guest RAM that is mapped in the host but not yet registered with KVM, if any.
     public private(set) var unregisteredRAM: Memslot?
+    /// Each slot's guest-physical address by number: with `slots` sorted, finding, adding and removing a slot is a
+    /// binary search, not a scan (the memslot tests use KVM's 32,000-odd slots).
+    private var addressByNumber: [UInt32: UInt64] = [:]
+    /// The harness's own slots (a few), which every slot change checks against.
+    private(set) var harnessSlots: [Memslot] = []
 
     /// An empty table.
     public init() {}
 
+    /// The index of the first slot at or above `gpa` (slots do not overlap, so their starts are distinct).
+    private func firstIndex(atOrAbove gpa: UInt64) -> Int {
+        var low = 0
+        var high = slots.count
+        while low < high {
+            let middle = (low + high) / 2
+            if slots[middle].guestPhysicalAddress < gpa { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The index of slot number `slot`, if any.
+    private func index(ofSlot slot: UInt32) -> Int? {
+        guard let gpa = addressByNumber[slot] else { return nil }
+        let index = firstIndex(atOrAbove: gpa)
+        return index < slots.count && slots[index].slot == slot ? index : nil
+    }
+
     /// Adds a slot; the caller has checked that it overlaps no other.
     mutating func insert(_ slot: Memslot) {
-        slots.append(slot)
-        slots.sort { $0.guestPhysicalAddress < $1.guestPhysicalAddress }
+        slots.insert(slot, at: firstIndex(atOrAbove: slot.guestPhysicalAddress))
+        addressByNumber[slot.slot] = slot.guestPhysicalAddress
+        if slot.isHarnessMemory { harnessSlots.append(slot) }
     }
 
     /// Removes slot number `slot`, returning it (nil if there is none).
     mutating func remove(slot: UInt32) -> Memslot? {
-        guard let index = slots.firstIndex(where: { $0.slot == slot }) else { return nil }
+        guard let index = index(ofSlot: slot) else { return nil }
+        addressByNumber[slot] = nil
+        harnessSlots.removeAll { $0.slot == slot }
         return slots.remove(at: index)
     }
 
     /// The slot numbered `slot`, if any.
-    public func slot(numbered slot: UInt32) -> Memslot? { slots.first { $0.slot == slot } }
+    public func slot(numbered slot: UInt32) -> Memslot? { index(ofSlot: slot).map { slots[$0] } }
 
     /// Sets the guest RAM that is mapped in the host but not registered with KVM yet (nil: none left).
     mutating func setUnregisteredRAM(_ ram: Memslot?) { unregisteredRAM = ram }
@@ -62,7 +88,9 @@ public struct MemslotTable: PhysicalMemory, Sendable {
     /// The slot (or unregistered RAM) containing `gpa`, if any.
     @inline(__always)
     public func slot(containing gpa: UInt64) -> Memslot? {
-        for slot in slots where slot.contains(gpa) { return slot }
+        // The last slot starting at or below gpa is the only one that can contain it.
+        let index = gpa == .max ? slots.count - 1 : firstIndex(atOrAbove: gpa + 1) - 1
+        if index >= 0, slots[index].contains(gpa) { return slots[index] }
         if let ram = unregisteredRAM, ram.contains(gpa) { return ram }
         return nil
     }

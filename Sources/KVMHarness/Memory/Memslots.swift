@@ -343,7 +343,7 @@ extension VirtualMachine {
         if configuration.harnessSetUp && ucall >= gpa && ucall < end {
             throw .protectedGuestMemory(gpa: ucall, owner: "the ucall MMIO address")
         }
-        var harness = state.memslots.slots.filter(\.isHarnessMemory)
+        var harness = state.memslots.harnessSlots
         if let ram = state.memslots.unregisteredRAM { harness.append(ram) }
         for slot in harness where gpa < slot.end && slot.guestPhysicalAddress < end {
             throw .protectedGuestMemory(gpa: max(gpa, slot.guestPhysicalAddress), owner: slot.purpose)

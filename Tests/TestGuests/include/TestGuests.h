@@ -284,4 +284,32 @@ void guest_page_table(uint64_t control_gva, uint64_t writes);
 /// range is identity mapped), then SYNC(start).
 void guest_max_memory(uint64_t start, uint64_t end, uint64_t stride);
 
+// MARK: - memslot_perf_test (Tests/TestGuests/selftests/memslot_perf.c)
+
+/// The handshake between the host and a memslot_perf guest, at the start of the first test slot (both sides use
+/// atomics on it).
+struct memslot_perf_sync {
+    uint64_t start;     ///< set by the host: the guest may begin
+    uint64_t exit;      ///< set by the host: the guest stops at its next check and sends DONE
+    uint64_t sync;      ///< set by the host, cleared by the guest when it reaches a handshake point
+    uint64_t move_area; ///< the guest-virtual address the move guest writes
+};
+#define MEMSLOT_PERF_VALUE_1 0x1122334455667788ull
+#define MEMSLOT_PERF_VALUE_2 0x99AABBCCDDEEFF00ull
+/// Bytes the move guest writes, half of them in the slot the host moves in the active case.
+#define MEMSLOT_PERF_MOVE_SIZE 196608ull // 3 * 64 KiB
+/// Host: stores `value` with release order.
+void memslot_perf_set(uint64_t *flag, uint64_t value);
+/// Host: requests a handshake and spins until the guest takes it; false after `timeout_ns`.
+_Bool memslot_perf_host_sync(struct memslot_perf_sync *sync, uint64_t timeout_ns);
+/// memslot_perf_test guests: SYNC(0), wait for `start`, then loop until `exit`, then DONE. The move guest writes
+/// each page of [move_area, +MEMSLOT_PERF_MOVE_SIZE) with no handshake; map writes VALUE_1 into each page of the
+/// first half of [area, +size), handshakes, VALUE_2 into the second half, handshakes; unmap does the same with one
+/// page per half; rw writes VALUE_1 into each page, handshakes, asserts VALUE_2 at each page's middle and zeroes
+/// it, handshakes.
+void guest_memslot_perf_move(uint64_t sync_gva);
+void guest_memslot_perf_map(uint64_t sync_gva, uint64_t area, uint64_t size);
+void guest_memslot_perf_unmap(uint64_t sync_gva, uint64_t area, uint64_t size);
+void guest_memslot_perf_rw(uint64_t sync_gva, uint64_t area, uint64_t size);
+
 #endif

@@ -38,6 +38,13 @@ const void *bench_guest_code_start_address(void);
 /// The address of bench_guest_code_end. Host code.
 const void *bench_guest_code_end_address(void);
 
+/// memslot_perf_test's move guest: SYNC(0), then writes each page of [area, area + size) until the word at
+/// `stop_gva` is not 0, then DONE.
+void bench_memory_move_writer(uint64_t area, uint64_t size, uint64_t stop_gva);
+/// The memstress guest (dirty_log_perf_test): forever writes the pass number into each of the `pages` pages at
+/// `gva`, then SYNC(pass).
+void bench_memory_memstress(uint64_t gva, uint64_t pages);
+
 #ifdef __cplusplus
 }
 #endif
