@@ -43,24 +43,16 @@ struct DirtyLogTests {
     /// The C test's parameters come from the environment for a full run (scripts/dirty-log-full.sh).
     static func environment(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 
-    static func supported(_ mode: Mode) -> Bool {
-        guard let kvm = try? KVM.shared() else { return false }
-        switch mode {
-        case .dirtyLog: return true
-        case .clearLog: return kvm.has(.manualDirtyLogProtect2)
-        case .dirtyRing: return kvm.has(.dirtyLogRing) || kvm.has(.dirtyLogRingAcquireRelease)
-        }
-    }
+    @Test("dirty-log mode: collect, stop at a SYNC, verify every page")
+    func dirtyLogMode() throws { try dirtyLog(mode: .dirtyLog) }
 
-    @Test("collect, stop at a SYNC, verify every page", arguments: Mode.allCases)
-    func dirtyLog(mode: Mode) throws {
-        guard Self.supported(mode) else {
-            // Each mode's capability: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 or KVM_CAP_DIRTY_LOG_RING(_ACQ_REL).
-            withKnownIssue("requires \(mode == .clearLog ? "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2" : "KVM_CAP_DIRTY_LOG_RING")") {
-                Issue.record("log mode \(mode.rawValue) is not supported here")
-            }
-            return
-        }
+    @Test("clear-log mode: collect, stop at a SYNC, verify every page", .requires(Capability.manualDirtyLogProtect2))
+    func clearLogMode() throws { try dirtyLog(mode: .clearLog) }
+
+    @Test("dirty-ring mode: collect where the ring fills, verify every page", .requires(Capability.dirtyLogRing))
+    func dirtyRingMode() throws { try dirtyLog(mode: .dirtyRing) }
+
+    private func dirtyLog(mode: Mode) throws {
         let vm = try VirtualMachine(configuration: .init())
         if mode == .clearLog { try vm.enableManualDirtyLogProtection(initiallySet: true) }
         if mode == .dirtyRing { try vm.enableDirtyRing(entries: Self.ringEntries) }
