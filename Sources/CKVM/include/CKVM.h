@@ -19,7 +19,9 @@
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
 #include <unistd.h>
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 
 // MARK: - ioctl request numbers (the importer cannot evaluate _IO* macros)
 
@@ -28,19 +30,17 @@ static const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
 static const unsigned long CKVM_CREATE_VM = KVM_CREATE_VM;
 static const unsigned long CKVM_CHECK_EXTENSION = KVM_CHECK_EXTENSION;
 static const unsigned long CKVM_GET_VCPU_MMAP_SIZE = KVM_GET_VCPU_MMAP_SIZE;
+#if defined(__x86_64__)
 static const unsigned long CKVM_GET_SUPPORTED_CPUID = KVM_GET_SUPPORTED_CPUID;
 static const unsigned long CKVM_GET_MSR_INDEX_LIST = KVM_GET_MSR_INDEX_LIST;
 static const unsigned long CKVM_GET_MSR_FEATURE_INDEX_LIST = KVM_GET_MSR_FEATURE_INDEX_LIST;
+#endif
 
 // VM ioctls.
 static const unsigned long CKVM_CREATE_VCPU = KVM_CREATE_VCPU;
 static const unsigned long CKVM_SET_USER_MEMORY_REGION = KVM_SET_USER_MEMORY_REGION;
 static const unsigned long CKVM_GET_STATS_FD = KVM_GET_STATS_FD;
-static const unsigned long CKVM_X86_SET_MSR_FILTER = KVM_X86_SET_MSR_FILTER;
 static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
-static const unsigned long CKVM_GET_CLOCK = KVM_GET_CLOCK;
-static const unsigned long CKVM_SET_CLOCK = KVM_SET_CLOCK;
-static const unsigned long CKVM_SET_BOOT_CPU_ID = KVM_SET_BOOT_CPU_ID;
 // VM ioctls for memory: memslots, dirty logging, coalesced MMIO.
 static const unsigned long CKVM_SET_USER_MEMORY_REGION2 = KVM_SET_USER_MEMORY_REGION2;
 static const unsigned long CKVM_GET_DIRTY_LOG = KVM_GET_DIRTY_LOG;
@@ -48,7 +48,6 @@ static const unsigned long CKVM_CLEAR_DIRTY_LOG = KVM_CLEAR_DIRTY_LOG;
 static const unsigned long CKVM_RESET_DIRTY_RINGS = KVM_RESET_DIRTY_RINGS;
 static const unsigned long CKVM_REGISTER_COALESCED_MMIO = KVM_REGISTER_COALESCED_MMIO;
 static const unsigned long CKVM_UNREGISTER_COALESCED_MMIO = KVM_UNREGISTER_COALESCED_MMIO;
-static const unsigned long CKVM_SET_NR_MMU_PAGES = KVM_SET_NR_MMU_PAGES;
 // VM ioctls for interrupts.
 static const unsigned long CKVM_IRQ_LINE_STATUS = KVM_IRQ_LINE_STATUS;
 static const unsigned long CKVM_SIGNAL_MSI = KVM_SIGNAL_MSI;
@@ -56,12 +55,23 @@ static const unsigned long CKVM_SET_GSI_ROUTING = KVM_SET_GSI_ROUTING;
 
 // System, VM and vCPU ioctls (the same request on each file descriptor).
 static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
-static const unsigned long CKVM_GET_MSRS = KVM_GET_MSRS;
 
 // vCPU ioctls.
 static const unsigned long CKVM_RUN = KVM_RUN;
 static const unsigned long CKVM_GET_REGS = KVM_GET_REGS;
 static const unsigned long CKVM_SET_REGS = KVM_SET_REGS;
+static const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
+static const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
+static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
+
+// x86-64 only: requests whose structs only the x86 <asm/kvm.h> defines, or that only x86 KVM implements.
+#if defined(__x86_64__)
+static const unsigned long CKVM_X86_SET_MSR_FILTER = KVM_X86_SET_MSR_FILTER;
+static const unsigned long CKVM_GET_CLOCK = KVM_GET_CLOCK;
+static const unsigned long CKVM_SET_CLOCK = KVM_SET_CLOCK;
+static const unsigned long CKVM_SET_BOOT_CPU_ID = KVM_SET_BOOT_CPU_ID;
+static const unsigned long CKVM_SET_NR_MMU_PAGES = KVM_SET_NR_MMU_PAGES;
+static const unsigned long CKVM_GET_MSRS = KVM_GET_MSRS;
 static const unsigned long CKVM_GET_SREGS = KVM_GET_SREGS;
 static const unsigned long CKVM_SET_SREGS = KVM_SET_SREGS;
 static const unsigned long CKVM_SET_CPUID2 = KVM_SET_CPUID2;
@@ -72,8 +82,6 @@ static const unsigned long CKVM_TRANSLATE = KVM_TRANSLATE;
 static const unsigned long CKVM_SET_MSRS = KVM_SET_MSRS;
 static const unsigned long CKVM_GET_CPUID2 = KVM_GET_CPUID2;
 static const unsigned long CKVM_SET_VCPU_EVENTS = KVM_SET_VCPU_EVENTS;
-static const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
-static const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
 static const unsigned long CKVM_GET_FPU = KVM_GET_FPU;
 static const unsigned long CKVM_SET_FPU = KVM_SET_FPU;
 static const unsigned long CKVM_GET_XSAVE = KVM_GET_XSAVE;
@@ -85,11 +93,20 @@ static const unsigned long CKVM_GET_TSC_KHZ = KVM_GET_TSC_KHZ;
 static const unsigned long CKVM_SET_TSC_KHZ = KVM_SET_TSC_KHZ;
 static const unsigned long CKVM_GET_NESTED_STATE = KVM_GET_NESTED_STATE;
 static const unsigned long CKVM_SET_NESTED_STATE = KVM_SET_NESTED_STATE;
-static const unsigned long CKVM_SET_GUEST_DEBUG = KVM_SET_GUEST_DEBUG;
 static const unsigned long CKVM_GET_LAPIC = KVM_GET_LAPIC;
 static const unsigned long CKVM_SET_LAPIC = KVM_SET_LAPIC;
 static const unsigned long CKVM_INTERRUPT = KVM_INTERRUPT;
 static const unsigned long CKVM_NMI = KVM_NMI;
+#endif
+
+// arm64 only: vCPU initialisation (the vCPU's registers go through KVM_GET/SET_ONE_REG, which every architecture
+// has).
+#if defined(__aarch64__)
+static const unsigned long CKVM_ARM_PREFERRED_TARGET = KVM_ARM_PREFERRED_TARGET;
+static const unsigned long CKVM_ARM_VCPU_INIT = KVM_ARM_VCPU_INIT;
+#endif
+static const unsigned long CKVM_GET_ONE_REG = KVM_GET_ONE_REG;
+static const unsigned long CKVM_SET_ONE_REG = KVM_SET_ONE_REG;
 
 // MARK: - Fixed-signature ioctl wrappers (ioctl(2) is variadic, which Swift cannot call)
 
@@ -148,10 +165,12 @@ static inline uint8_t ckvm_run_io_size(const struct kvm_run *run) { return run->
 static inline uint32_t ckvm_run_io_count(const struct kvm_run *run) { return run->io.count; }
 static inline uint64_t ckvm_run_io_data_offset(const struct kvm_run *run) { return run->io.data_offset; }
 
+#if defined(__x86_64__)
 /// The registers KVM copied into `kvm_run` at the last exit (valid when `kvm_valid_regs` asked for them).
 static inline const struct kvm_regs *ckvm_run_sync_regs(const struct kvm_run *run) { return &run->s.regs.regs; }
 /// The special registers KVM copied into `kvm_run` at the last exit (valid when `kvm_valid_regs` asked for them).
 static inline const struct kvm_sregs *ckvm_run_sync_sregs(const struct kvm_run *run) { return &run->s.regs.sregs; }
+#endif
 
 /// Asks KVM to exit with KVM_EXIT_IRQ_WINDOW_OPEN as soon as the guest can take an interrupt (user-space
 /// interrupt controller only), and reads whether it can now.
@@ -173,10 +192,12 @@ static inline void ckvm_run_set_immediate_exit(struct kvm_run *run, uint8_t valu
 
 // MARK: - The host CPU
 
+#if defined(__x86_64__)
 /// Runs CPUID on the host (Swift has no inline assembly). Returns 0 if the leaf is above the host's maximum.
 static inline int ckvm_host_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
     return __get_cpuid_count(leaf, subleaf, &out[0], &out[1], &out[2], &out[3]);
 }
+#endif
 
 // MARK: - Kicking a vCPU thread out of KVM_RUN
 
