@@ -159,6 +159,10 @@ static inline uint64_t ckvm_run_mmio_data_u64(const struct kvm_run *run) {
     return value;
 }
 
+/// KVM_EXIT_ARM_NISV's fields (arm64; the struct is in every architecture's <linux/kvm.h>).
+static inline uint64_t ckvm_run_arm_nisv_esr_iss(const struct kvm_run *run) { return run->arm_nisv.esr_iss; }
+static inline uint64_t ckvm_run_arm_nisv_fault_ipa(const struct kvm_run *run) { return run->arm_nisv.fault_ipa; }
+
 static inline uint16_t ckvm_run_io_port(const struct kvm_run *run) { return run->io.port; }
 static inline uint8_t ckvm_run_io_direction(const struct kvm_run *run) { return run->io.direction; }
 static inline uint8_t ckvm_run_io_size(const struct kvm_run *run) { return run->io.size; }

@@ -28,6 +28,20 @@
 #define KVM_EXIT_ARM_SEA 41 // Linux 6.18
 #endif
 
+// MARK: - Capability numbers every architecture's header should have
+
+// Capability numbers are the same on every architecture, but <linux/kvm.h> defines some only where the
+// architecture has the feature (__KVM_HAVE_XSAVE, ...): these keep the library's capability table one table.
+#ifndef KVM_CAP_DEBUGREGS
+#define KVM_CAP_DEBUGREGS 50
+#endif
+#ifndef KVM_CAP_XSAVE
+#define KVM_CAP_XSAVE 55
+#endif
+#ifndef KVM_CAP_XCRS
+#define KVM_CAP_XCRS 56
+#endif
+
 // MARK: - Capabilities newer than Linux 6.1
 
 #ifndef KVM_CAP_USER_MEMORY2

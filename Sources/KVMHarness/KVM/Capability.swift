@@ -23,6 +23,9 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     private static let names: [Int32: String] = [
         Int32(KVM_CAP_IRQCHIP): "KVM_CAP_IRQCHIP",
+        Int32(KVM_CAP_ONE_REG): "KVM_CAP_ONE_REG",
+        Int32(KVM_CAP_ARM_VM_IPA_SIZE): "KVM_CAP_ARM_VM_IPA_SIZE",
+        Int32(KVM_CAP_ARM_NISV_TO_USER): "KVM_CAP_ARM_NISV_TO_USER",
         Int32(KVM_CAP_USER_MEMORY): "KVM_CAP_USER_MEMORY",
         Int32(KVM_CAP_SET_TSS_ADDR): "KVM_CAP_SET_TSS_ADDR",
         Int32(KVM_CAP_NR_VCPUS): "KVM_CAP_NR_VCPUS",
@@ -130,6 +133,15 @@ public struct Capability: RawRepresentable, Hashable, Sendable, CustomStringConv
 }
 
 extension Capability {
+    /// `KVM_CAP_ONE_REG`: single registers can be read and written by id (`KVM_GET_ONE_REG`/`KVM_SET_ONE_REG`);
+    /// how an arm64 vCPU's registers are reached.
+    public static let oneRegister = Capability(rawValue: Int32(KVM_CAP_ONE_REG))
+    /// `KVM_CAP_ARM_VM_IPA_SIZE` (arm64): the largest guest-physical (IPA) address size in bits a VM can be made
+    /// with; 0 where only the default 40 bits exist.
+    public static let armVMIPASize = Capability(rawValue: Int32(KVM_CAP_ARM_VM_IPA_SIZE))
+    /// `KVM_CAP_ARM_NISV_TO_USER` (arm64): a data abort KVM cannot decode (no valid syndrome) can exit to user
+    /// space as `KVM_EXIT_ARM_NISV` instead of failing `KVM_RUN`.
+    public static let armNISVToUser = Capability(rawValue: Int32(KVM_CAP_ARM_NISV_TO_USER))
     /// `KVM_CAP_IRQCHIP`: an in-kernel interrupt controller can be created.
     public static let irqchip = Capability(rawValue: Int32(KVM_CAP_IRQCHIP))
     /// `KVM_CAP_USER_MEMORY`: `KVM_SET_USER_MEMORY_REGION` works.

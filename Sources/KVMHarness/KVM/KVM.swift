@@ -14,13 +14,19 @@ public final class KVM: @unchecked Sendable {
     let fd: FileDescriptor
     /// The size of each vCPU's `kvm_run` mapping (`KVM_GET_VCPU_MMAP_SIZE`).
     public let vcpuMmapSize: Int
+    #if arch(x86_64)
     /// The CPUID entries KVM supports (`KVM_GET_SUPPORTED_CPUID`), read once.
     public let supportedCPUID: CPUIDTable
+    #endif
 
     /// The capabilities `init` insists on: without them the harness cannot place guest code or read ucalls.
+    #if arch(x86_64)
     public static let requiredCapabilities: [Capability] = [
         .userMemory, .syncRegisters, .immediateExit, .readonlyMemory,
     ]
+    #else
+    public static let requiredCapabilities: [Capability] = [.userMemory, .immediateExit, .readonlyMemory, .oneRegister]
+    #endif
 
     /// Opens the KVM device and checks that it is usable.
     ///
@@ -47,7 +53,9 @@ public final class KVM: @unchecked Sendable {
                 throw KVMError.missingCapability(capability)
             }
             vcpuMmapSize = Int(try kvmIoctl(fd, CKVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE"))
+            #if arch(x86_64)
             supportedCPUID = try CPUIDTable.supported(by: fd)
+            #endif
         } catch {
             closeQuietly(fd)
             throw error as! KVMError
@@ -89,10 +97,12 @@ public final class KVM: @unchecked Sendable {
         max(system_ioctl(fd.rawValue, CKVM_CHECK_EXTENSION, UInt(capability.rawValue)), 0)
     }
 
+    #if arch(x86_64)
     /// The host CPU's physical and linear address widths in bits (CPUID leaf 0x80000008, EAX[7:0] and [15:8]).
     public static var hostAddressBits: (physical: Int, virtual: Int) {
         var registers: [UInt32] = [0, 0, 0, 0]
         guard ckvm_host_cpuid(0x8000_0008, 0, &registers) != 0 else { return (36, 48) }
         return (Int(registers[0] & 0xff), Int((registers[0] >> 8) & 0xff))
     }
+    #endif
 }

@@ -179,6 +179,10 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
     case replyOutsideMemory(gva: UInt64, gpa: UInt64?)
     /// A host call's buffer is longer than the host takes (`HostCall.maximumBufferLength`).
     case hostCallBufferTooLong(length: UInt64)
+    /// arm64: the guest stored to the ucall MMIO address with an instruction KVM cannot decode from the exception
+    /// syndrome (ISV clear: a store pair, a store with writeback, a SIMD store), reported by `KVM_EXIT_ARM_NISV`
+    /// (the harness enables `KVM_CAP_ARM_NISV_TO_USER`). `iss` is the syndrome's ISS bits as KVM gives them.
+    case storeWithoutSyndrome(iss: UInt64)
 
     public var description: String {
         switch self {
@@ -210,6 +214,10 @@ public enum MalformedUcall: Hashable, Sendable, CustomStringConvertible {
         case .hostCallBufferTooLong(let length):
             return "a host call's buffer is \(length) bytes, more than the \(HostCall.maximumBufferLength) the host "
                 + "takes: pass a shorter buffer"
+        case .storeWithoutSyndrome(let iss):
+            return "the guest stored to the ucall MMIO address with an instruction that has no valid syndrome (ISS "
+                + "\(hex(iss)): a store pair, writeback or vector store); a ucall is one single-register 8-byte "
+                + "store such as `str x1, [x0]` (ucall_send does that)"
         }
     }
 

@@ -34,7 +34,7 @@ public final class VCPU: @unchecked Sendable {
     let run: UnsafeMutablePointer<kvm_run>
     let state: VMState
     private let ucallAddress: UInt64
-    private let physicalAddressBits: Int
+    let physicalAddressBits: Int
 
     // The properties `step()` writes on every exit are `@exclusivity(unchecked)`: Swift's dynamic exclusivity
     // checks on class properties cost about 400 host instructions per exit (a third of the ucall path), and they
@@ -83,8 +83,10 @@ public final class VCPU: @unchecked Sendable {
         // Ask KVM to copy the special registers into kvm_run on every exit: the ucall path needs CR3 for the page
         // walk, and reading it there saves an ioctl per exit. The general-purpose registers are added the first
         // time the vCPU makes a port-I/O ucall, which needs RDI (see `decodePIOUcall`).
+        #if arch(x86_64)
         syncedRegistersMask = UInt64(KVM_SYNC_X86_SREGS)
         ckvm_run_set_valid_regs(run, syncedRegistersMask)
+        #endif
     }
 
     deinit { closeQuietly(fd) }
@@ -132,11 +134,17 @@ public final class VCPU: @unchecked Sendable {
             guard length == 8 else { throw .malformedUcall(.wrongSize(length)) }
             return .ucall(try decodeUcall(at: ckvm_run_mmio_data_u64(run), transport: .mmio))
         }
+        #if arch(x86_64)
         if reason == UInt32(KVM_EXIT_IO) && ckvm_run_io_port(run) == Self.ucallPort
             && ckvm_run_io_direction(run) == UInt8(KVM_EXIT_IO_IN)
         {
             return .ucall(try decodePIOUcall())
         }
+        #elseif arch(arm64)
+        if reason == UInt32(KVM_EXIT_ARM_NISV) && ckvm_run_arm_nisv_fault_ipa(run) == ucallAddress {
+            throw .malformedUcall(.storeWithoutSyndrome(iss: ckvm_run_arm_nisv_esr_iss(run)))
+        }
+        #endif
         let exit = VcpuExit.decode(run, mapSize: runMapping.size)
         lastExit = exit
         return .exit(exit)
@@ -151,7 +159,7 @@ public final class VCPU: @unchecked Sendable {
         case .ucall(let ucall):
             return ucall
         case .exit(let exit):
-            throw .unexpectedExit(exit, rip: lastExitRegisters.rip)
+            throw .unexpectedExit(exit, rip: programCounterAtLastExit)
         case .kicked:
             throw .interrupted
         }
@@ -162,41 +170,17 @@ public final class VCPU: @unchecked Sendable {
     /// `EHWPOISON`, which KVM_RUN returns with a memory-fault exit for poisoned pages.
     static let hardwarePoisonErrno: Int32 = 133
 
-    /// The port of the x86 port-I/O ucall transport.
-    public static let ucallPort = UInt16(UCALL_PIO_PORT)
-
-    /// The struct's address is in RDI: from `kvm_run` where KVM copies the general-purpose registers, otherwise by
-    /// `KVM_GET_REGS`, after which KVM is asked to copy them, as this vCPU uses the port-I/O transport.
-    private func decodePIOUcall() throws(KVMError) -> Ucall {
-        if syncedRegistersMask & UInt64(KVM_SYNC_X86_REGS) != 0 {
-            return try decodeUcall(at: ckvm_run_sync_regs(run).pointee.rdi, transport: .pio)
-        }
-        let rdi = try registers().rdi
-        if !registersChosenByTest {
-            syncedRegistersMask |= UInt64(KVM_SYNC_X86_REGS)
-            ckvm_run_set_valid_regs(run, syncedRegistersMask)
-        }
-        return try decodeUcall(at: rdi, transport: .pio)
-    }
-
     /// Decodes the ucall at `gva` through the page tables at the exit, with the access checks of the guest's
     /// privilege level then (CS.DPL: a ucall made at CPL3 reaches user pages only), and answers a host call.
     @inline(__always)
-    private func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
-        let cr3: UInt64
-        let cpl: UInt8
-        if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 {
-            (cr3, cpl) = (ckvm_run_sync_sregs(run).pointee.cr3, ckvm_run_sync_sregs(run).pointee.cs.dpl)
-        } else {
-            let sregs = try specialRegisters()
-            (cr3, cpl) = (sregs.cr3, sregs.cs.dpl)
-        }
+    func decodeUcall(at gva: UInt64, transport: UcallTransport) throws(KVMError) -> Ucall {
+        let (root, userMode) = try translationAtExit()
         // Every read and write of guest memory happens under the memslot lock, so no slot's host memory can be
         // unmapped meanwhile; a host call's handler runs between them with the lock released (it may change slots),
         // and the answer is written through the memslot table as it is then.
         func memory() -> GuestVirtualMemory<MemslotTable> {
             GuestVirtualMemory(
-                memory: state.memslots, cr3: cr3, physicalAddressBits: physicalAddressBits, userAccess: cpl == 3)
+                memory: state.memslots, cr3: root, physicalAddressBits: physicalAddressBits, userAccess: userMode)
         }
         var taken: HostCallAnswer.Taken?
         var handler: HostCallHandler?
@@ -265,79 +249,4 @@ public final class VCPU: @unchecked Sendable {
     /// The exit `kvm_run` holds now, decoded: the last exit, or what a failing `KVM_RUN` left there (a memory fault).
     /// Read it on the thread that drives the vCPU, or after its run: `kvm_run` changes with every `KVM_RUN`.
     package func exitInKVMRun() -> VcpuExit { VcpuExit.decode(run, mapSize: runMapping.size) }
-
-    // MARK: - Registers
-
-    /// The general-purpose registers at the last exit: the copy in `kvm_run` where KVM makes one
-    /// (`syncedRegisters` has `.general`), otherwise read with `KVM_GET_REGS` (zeros if that fails).
-    public var lastExitRegisters: kvm_regs {
-        if syncedRegistersMask & UInt64(KVM_SYNC_X86_REGS) != 0 { return ckvm_run_sync_regs(run).pointee }
-        return (try? registers()) ?? kvm_regs()
-    }
-
-    /// The special registers at the last exit: the copy in `kvm_run` where KVM makes one (`syncedRegisters` has
-    /// `.special`, the default), otherwise read with `KVM_GET_SREGS` (zeros if that fails).
-    public var lastExitSpecialRegisters: kvm_sregs {
-        if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 { return ckvm_run_sync_sregs(run).pointee }
-        return (try? specialRegisters()) ?? kvm_sregs()
-    }
-
-    /// The general-purpose registers (`KVM_GET_REGS`).
-    public func registers() throws(KVMError) -> kvm_regs {
-        var regs = kvm_regs()
-        try kvmIoctl(fd, CKVM_GET_REGS, &regs, "KVM_GET_REGS")
-        return regs
-    }
-
-    /// Sets the general-purpose registers (`KVM_SET_REGS`).
-    public func setRegisters(_ regs: kvm_regs) throws(KVMError) {
-        var copy = regs
-        try kvmIoctl(fd, CKVM_SET_REGS, &copy, "KVM_SET_REGS")
-    }
-
-    /// The special registers (`KVM_GET_SREGS`).
-    public func specialRegisters() throws(KVMError) -> kvm_sregs {
-        var sregs = kvm_sregs()
-        try kvmIoctl(fd, CKVM_GET_SREGS, &sregs, "KVM_GET_SREGS")
-        return sregs
-    }
-
-    /// Sets the special registers (`KVM_SET_SREGS`).
-    public func setSpecialRegisters(_ sregs: kvm_sregs) throws(KVMError) {
-        var copy = sregs
-        try kvmIoctl(fd, CKVM_SET_SREGS, &copy, "KVM_SET_SREGS")
-    }
-
-    /// Pending and injected exceptions, interrupts and NMIs (`KVM_GET_VCPU_EVENTS`).
-    public func events() throws(KVMError) -> kvm_vcpu_events {
-        var events = kvm_vcpu_events()
-        try kvmIoctl(fd, CKVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS")
-        return events
-    }
-
-    /// Translates a guest-virtual address through the vCPU's current paging mode and page tables
-    /// (`KVM_TRANSLATE`): the guest-physical address and whether the mapping is valid, writable and user-accessible.
-    public func translate(_ gva: UInt64) throws(KVMError) -> kvm_translation {
-        var translation = kvm_translation()
-        translation.linear_address = gva
-        try kvmIoctl(fd, CKVM_TRANSLATE, &translation, "KVM_TRANSLATE")
-        return translation
-    }
-
-    /// Sets the CPUID the guest sees (`KVM_SET_CPUID2`). Set it before the special registers: KVM derives the
-    /// guest's MAXPHYADDR from it, and the reserved-bit checks on the page tables follow.
-    public func setCPUID(_ table: CPUIDTable) throws(KVMError) {
-        try table.withKVMCPUID2 { (pointer) throws(KVMError) in
-            _ = try kvmIoctl(fd, CKVM_SET_CPUID2, pointer, "KVM_SET_CPUID2")
-        }
-    }
-
-    /// Sets XCR0 (`KVM_SET_XCRS`).
-    public func setXCR0(_ value: UInt64) throws(KVMError) {
-        var xcrs = kvm_xcrs()
-        xcrs.nr_xcrs = 1
-        xcrs.xcrs.0.xcr = 0
-        xcrs.xcrs.0.value = value
-        try kvmIoctl(fd, CKVM_SET_XCRS, &xcrs, "KVM_SET_XCRS")
-    }
 }

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 internal import KVMHarnessGuest
 
@@ -183,3 +184,4 @@ extension VCPU {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 import Glibc
 import SystemPackage
@@ -131,3 +132,4 @@ private struct CPUIDBuffer {
         return try result.get()
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 // Decoding KVM_EXIT_FAIL_ENTRY for the two x86 virtualization extensions. Pure Swift: no ioctls.
 
 /// Which hardware virtualization encodes `kvm_run.fail_entry.hardware_entry_failure_reason`: Intel VMX or AMD SVM.
@@ -120,3 +121,4 @@ package enum HardwareEntryFailure {
     }
 
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 // x86 exception vectors and #PF error codes, in words. Pure Swift: no ioctls.
 
 /// Names x86 exception vectors, as `kvm_run.ex.exception`, `kvm_vcpu_events.exception.nr` and guest exception reports carry them.
@@ -83,3 +84,4 @@ package enum X86Exception {
         30: ("#SX", "Security Exception"),
     ]
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 
 /// What `KVM_SET_GUEST_DEBUG` asks of a vCPU: single-stepping, software and hardware breakpoints, and the debug
@@ -52,3 +53,4 @@ extension VCPU {
         try kvmIoctl(fd, CKVM_SET_GUEST_DEBUG, &request, "KVM_SET_GUEST_DEBUG")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 /// Recognizes the few x86 instructions that explain an exit by themselves, from their bytes. Not a disassembler:
 /// it names UD2, HLT, INT3, INT n and the SSE/AVX families (which KVM's instruction emulator mostly cannot handle)
 /// and says nothing about anything else.
@@ -61,3 +62,4 @@ package enum InstructionBytes {
         return Array(raw[1..<(1 + length)])
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 /// A page size of x86-64 4-level paging.
 public enum GuestPageSize: UInt64, Sendable, CaseIterable {
     /// A 4 KiB page (a PTE).
@@ -84,3 +85,4 @@ extension PageTables {
         return nil
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 
 /// A local APIC register: its offset in the xAPIC's 4 KiB MMIO page and in `struct kvm_lapic_state` (the x2APIC
@@ -205,3 +206,4 @@ extension VCPU {
     /// `KVM_MP_STATE_HALTED`): with an in-kernel local APIC, what a HLT leaves it in.
     public func isHalted() throws(KVMError) -> Bool { try mpState() == UInt32(KVM_MP_STATE_HALTED) }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 internal import KVMHarnessStubs
 
@@ -121,3 +122,4 @@ enum LongMode {
         sregs.idt.limit = idtLimit
     }
 }
+#endif

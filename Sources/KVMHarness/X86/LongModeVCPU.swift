@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 internal import KVMHarnessStubs
 
@@ -80,3 +81,4 @@ extension VirtualMachine {
         if state.interruptController.hasLocalAPIC { try vcpu.setMPState(UInt32(KVM_MP_STATE_RUNNABLE)) }
     }
 }
+#endif

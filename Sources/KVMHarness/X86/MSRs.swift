@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 import Glibc
 import SystemPackage
@@ -220,3 +221,4 @@ extension VirtualMachine {
         try kvmIoctl(state.fd, CKVM_X86_SET_MSR_FILTER, &request, "KVM_X86_SET_MSR_FILTER")
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 
 /// Which register sets KVM copies into `kvm_run` at every exit and takes from it at the next entry
@@ -67,3 +68,4 @@ extension VCPU {
         }
     }
 }
+#endif

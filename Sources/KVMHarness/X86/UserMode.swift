@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 internal import KVMHarnessGuest
 internal import KVMHarnessStubs
@@ -107,3 +108,4 @@ extension VirtualMachine {
         try write(contentsOf: [gate.0, gate.1], at: UInt64(KVMH_IDT_GVA) + UserMode.returnVector * 16)
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import CKVM
 import Glibc
 
@@ -214,3 +215,4 @@ extension VirtualMachine {
         try kvmIoctl(state.fd, CKVM_SET_CLOCK, &copy, "KVM_SET_CLOCK")
     }
 }
+#endif
