@@ -20,7 +20,8 @@
 #define UCALL_ABORT 2
 #define UCALL_UNHANDLED 5
 #define UCALL_SIZE 1088
-// The frame on SP_EL1, for the host or a debugger to read above the ucall: X0 to X30, SP_EL0, ELR_EL1, SPSR_EL1,
+// The frame on SP_EL1, in the layout of the arm64 `struct ex_regs` (KVMHarnessGuest/include/guest_assert.h), for the
+// host or a debugger to read above the ucall: X0 to X30, SP_EL0, ELR_EL1, SPSR_EL1,
 // ESR_EL1, FAR_EL1, the entry index, and padding to keep SP 16-byte aligned.
 #define FRAME_SP_EL0 (31 * 8)
 #define FRAME_ELR (32 * 8)
