@@ -49,8 +49,8 @@ compile() { # source, object, extra flags...
 n=0
 for src in Sources/KVMHarnessGuest/*.c Sources/KVMHarnessStubs/*.c Sources/KVMHarnessStubs/*.S; do
     n=$((n + 1))
-    compile "$src" "$out/gro-$n.o" -mgeneral-regs-only
-    compile "$src" "$out/pragma-$n.o"
+    compile "$src" "$out/$n-$(basename "$src")-general-regs-only.o" -mgeneral-regs-only
+    compile "$src" "$out/$n-$(basename "$src")-guest-code-pragma.o"
 done
 
 # A probe guest, built without -mgeneral-regs-only as test guests are: the whole API through the umbrella header.
@@ -80,9 +80,12 @@ GUEST_CODE_END
 EOF
 compile "$out/probe.c" "$out/probe.o"
 
+# Instruction lines of a disassembly: not labels, headers, or data (padding and strings shown as .byte/.word).
+instructions() { grep -E '^[[:space:]]+[a-z]' | grep -Ev '^[[:space:]]+[0-9a-f]+:|[[:space:]]\.(byte|short|word|quad)[[:space:]]' || true; }
+
 # No FP/SIMD register in any instruction.
 for obj in "${objects[@]}"; do
-    simd=$("$OBJDUMP" -d --no-show-raw-insn --no-leading-addr "$obj" | grep -E '^\s+[a-z]' |
+    simd=$("$OBJDUMP" -d --no-show-raw-insn --no-leading-addr "$obj" | instructions |
         grep -E '[[:space:],[{](v|q|d|s|h|b)[0-9]+([].,[:space:]}]|$)' || true)
     [ -z "$simd" ] || fail "FP/SIMD registers in $obj:"$'\n'"$simd"
 done
@@ -90,7 +93,7 @@ done
 # One function's instructions (mnemonic and operands), one a line.
 function_body() { # object, function
     "$OBJDUMP" -d --no-show-raw-insn --no-leading-addr --disassemble-symbols="$2" "$1" |
-        grep -E '^\s+[a-z]' | sed -E 's/^[[:space:]]+//; s/[[:space:]]+\/\/.*$//; s/[[:space:]]+/ /g'
+        instructions | sed -E 's/^[[:space:]]+//; s/[[:space:]]+\/\/.*$//; s/[[:space:]]+/ /g'
 }
 stores() { grep -E '^(st|stp|str)[a-z0-9]*( |$)' || true; }
 
