@@ -4,6 +4,9 @@
 #include "user_mode.h"
 #include "kvmh_layout.h"
 
+// x86-64 only: user mode on arm64 (EL0) is not implemented.
+#if defined(__x86_64__)
+
 // KVMH_VCPU_STRIDE without its ULL suffix, which the assembler does not take.
 #define KVMH_VCPU_STRIDE_INT 0x40000
 _Static_assert(KVMH_VCPU_STRIDE_INT == KVMH_VCPU_STRIDE, "the vCPU block stride");
@@ -71,3 +74,5 @@ __asm__(
     "    .balign 8\n"
     "guest_harness_ud_stub:\n"
     "    .quad " STR(KVMH_UD_STUB_INT) "\n");
+
+#endif // __x86_64__

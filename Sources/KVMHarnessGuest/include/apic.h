@@ -6,6 +6,9 @@
 #ifndef KVMHARNESS_GUEST_APIC_H
 #define KVMHARNESS_GUEST_APIC_H
 
+// x86-64 only; empty elsewhere, so the umbrella header can include it.
+#if defined(__x86_64__)
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -208,5 +211,7 @@ GUEST_INLINE void apic_timer_start(uint32_t mode, uint8_t vector, uint32_t divid
 GUEST_INLINE void apic_timer_stop(void) { apic_write_reg(APIC_TMICT, 0); }
 
 GUEST_CODE_END
+
+#endif // __x86_64__
 
 #endif

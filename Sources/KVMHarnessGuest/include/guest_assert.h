@@ -63,6 +63,8 @@ void guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Fails unless a >= b (unsigned).
 #define GUEST_ASSERT_GE(a, b) __GUEST_ASSERT_CMP(a, >=, b, ">=")
 
+#if defined(__x86_64__)
+
 /// The registers at an exception, as the harness's exception stubs save them, for guest exception handlers.
 /// A handler may change them (most often `rip`, to resume past the faulting instruction); they are restored on
 /// return.
@@ -79,6 +81,26 @@ struct ex_regs {
 };
 
 _Static_assert(sizeof(struct ex_regs) == 22 * 8, "struct ex_regs matches the stubs' frame");
+
+#elif defined(__aarch64__)
+
+/// The registers at an exception, as the harness's arm64 stubs save them on SP_EL1 (stubs_aarch64.S), just above
+/// the UNHANDLED ucall they report: X0 to X30, then SP_EL0, ELR_EL1, SPSR_EL1, ESR_EL1, FAR_EL1 and the
+/// vector-table entry index. (The arm64 stubs report every exception as UNHANDLED; there are no guest handlers yet.)
+struct ex_regs {
+    uint64_t regs[31];
+    uint64_t sp;
+    uint64_t pc;
+    uint64_t pstate;
+    uint64_t esr;
+    uint64_t far;
+    uint64_t vector;
+    uint64_t reserved;
+};
+
+_Static_assert(sizeof(struct ex_regs) == 38 * 8, "struct ex_regs matches the stubs' frame");
+
+#endif
 
 #ifdef __cplusplus
 }

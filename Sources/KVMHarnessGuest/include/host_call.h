@@ -41,8 +41,8 @@ GUEST_CODE_BEGIN
 
 /// Makes host call `cmd` with `args` (seven, read and then overwritten with the host's answer) and the caller's
 /// `buffer` of `length` bytes (NULL and 0 for none), from `file`:`line`, over the port-I/O transport if `pio` is
-/// non-zero, else over MMIO. Returns the answer's args[0]. The struct lives on the caller's stack, so every vCPU
-/// (and every user-mode thread) has its own.
+/// non-zero (x86 only; ignored elsewhere), else over MMIO. Returns the answer's args[0]. The struct lives on the
+/// caller's stack, so every vCPU (and every user-mode thread) has its own.
 static inline __attribute__((always_inline)) uint64_t ucall_host_call(uint64_t cmd, uint64_t *args, void *buffer,
                                                                       uint64_t length, const char *file,
                                                                       uint64_t line, int pio) {
@@ -54,10 +54,15 @@ static inline __attribute__((always_inline)) uint64_t ucall_host_call(uint64_t c
     __UCALL_STORE(call->length, length);
     __UCALL_STORE(call->file, (uintptr_t)file);
     __UCALL_STORE(call->line, line);
+#if defined(__x86_64__)
     if (pio)
         ucall_send_pio(&uc);
     else
         ucall_send(&uc);
+#else
+    (void)pio; // the *_PIO macros, the only callers with pio != 0, are x86 only
+    ucall_send(&uc);
+#endif
     // Plain 8-byte loads (relaxed atomics, as the stores): never merged into vector loads.
     for (int i = 0; i < UCALL_MAX_ARGS; i++)
         args[i] = __atomic_load_n(&uc.args[i], __ATOMIC_RELAXED);
@@ -70,10 +75,12 @@ GUEST_CODE_END
 #define GUEST_CALL_HOST(cmd, ...) __GUEST_CALL_HOST(cmd, NULL, 0, 0, ##__VA_ARGS__)
 /// Host call `cmd` with `buffer` of `length` bytes, copied to the host and back, and up to seven arguments.
 #define GUEST_CALL_HOST_BUFFER(cmd, buffer, length, ...) __GUEST_CALL_HOST(cmd, buffer, length, 0, ##__VA_ARGS__)
+#if defined(__x86_64__)
 /// GUEST_CALL_HOST over the port-I/O transport.
 #define GUEST_CALL_HOST_PIO(cmd, ...) __GUEST_CALL_HOST(cmd, NULL, 0, 1, ##__VA_ARGS__)
 /// GUEST_CALL_HOST_BUFFER over the port-I/O transport.
 #define GUEST_CALL_HOST_BUFFER_PIO(cmd, buffer, length, ...) __GUEST_CALL_HOST(cmd, buffer, length, 1, ##__VA_ARGS__)
+#endif
 
 #define __GUEST_CALL_HOST(cmd, buffer, length, pio, ...)                                                          \
     ({                                                                                                              \

@@ -10,6 +10,9 @@
 #ifndef KVMHARNESS_GUEST_PROCESSOR_H
 #define KVMHARNESS_GUEST_PROCESSOR_H
 
+// x86-64 only (processor_aarch64.h is the arm64 counterpart); empty elsewhere, so the umbrella header can include it.
+#if defined(__x86_64__)
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -221,5 +224,7 @@ GUEST_INLINE void outl(uint16_t port, uint32_t value) { __asm__ volatile("outl %
 GUEST_INLINE void invlpg(uint64_t address) { __asm__ volatile("invlpg (%0)" ::"r"(address) : "memory"); }
 
 GUEST_CODE_END
+
+#endif // __x86_64__
 
 #endif

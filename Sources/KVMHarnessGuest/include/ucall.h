@@ -1,9 +1,16 @@
 // The ucall ABI between guest code and the KVMHarness host: a "hypercall to user space".
 //
 // The guest fills a `struct ucall` and hands the host its guest-virtual address, either with one 8-byte store to
-// the ucall MMIO address (the default transport; the harness publishes the address in `ucall_exit_mmio_addr` and
-// identity-maps it) or with an IN from port UCALL_PIO_PORT with the address in RDI (x86 only). The host walks the
-// guest's page tables to find the struct, decodes it and resumes the vCPU.
+// the ucall MMIO address (the default transport, and the only one on arm64; the harness publishes the address in
+// `ucall_exit_mmio_addr` and identity-maps it) or with an IN from port UCALL_PIO_PORT with the address in RDI (x86
+// only). The host walks the guest's page tables to find the struct, decodes it and resumes the vCPU.
+//
+// On arm64 the store must be one that KVM can decode from the exception syndrome: a single-register store with no
+// writeback (`str xN, [xM]`). For a store pair (`stp`), or a load/store with pre- or post-index writeback, the
+// syndrome's ISV bit is 0 and KVM cannot emulate the access: KVM_RUN fails with ENOSYS, or, with
+// KVM_CAP_ARM_NISV_TO_USER enabled, exits with KVM_EXIT_ARM_NISV. A plain C store through a volatile pointer does
+// not guarantee the form (the compiler may fold an address increment into it as writeback), so ucall_send is
+// inline assembly that spells the one instruction out.
 #ifndef KVMHARNESS_GUEST_UCALL_H
 #define KVMHARNESS_GUEST_UCALL_H
 
@@ -21,12 +28,17 @@ enum {
     UCALL_ABORT = 2,     ///< A failed assertion: args[0] = expression, args[1] = file, args[2] = line, buffer = message.
     UCALL_PRINTF = 3,    ///< A line of output: buffer = the text.
     UCALL_DONE = 4,      ///< The guest finished successfully.
-    UCALL_UNHANDLED = 5, ///< An exception with no handler: args[0] = vector, args[1] = RIP, args[2] = error, args[3] = CR2.
+    /// An exception with no handler. x86-64: args[0] = vector, args[1] = RIP, args[2] = error code, args[3] = CR2.
+    /// arm64: args[0] = the vector-table entry index (0 to 15: groups of four for current EL with SP_EL0, current EL
+    /// with SP_ELx, lower EL AArch64, lower EL AArch32; in each group synchronous, IRQ, FIQ, SError), args[1] =
+    /// ELR_EL1, args[2] = ESR_EL1, args[3] = FAR_EL1.
+    UCALL_UNHANDLED = 5,
 };
 
 #define UCALL_MAX_ARGS 7
 #define UCALL_BUFFER_SIZE 1024
-/// The x86 port-I/O transport: an IN from this port, with the struct's address in RDI.
+/// The x86 port-I/O transport: an IN from this port, with the struct's address in RDI. (An ABI number, defined on
+/// every architecture for the host; the transport itself exists only on x86.)
 #define UCALL_PIO_PORT 0x1000
 
 /// One ucall, as the host reads it from guest memory.
@@ -51,7 +63,15 @@ _Static_assert(sizeof(struct ucall) == 1088, "struct ucall ABI: size");
 /// the guest runtime defines all of them (guest_string.h), so those calls stay inside guest-visible code.
 /// Put GUEST_CODE_BEGIN after the includes of a guest source file and GUEST_CODE_END at its end; building the file
 /// with -mgeneral-regs-only does the same.
-#if defined(__clang__)
+/// On arm64, clang has no "general-regs-only" target attribute (it ignores it, saying only that the feature is not
+/// recognized); "+nofp" is its equivalent there, the same features -mgeneral-regs-only turns off (FP and SIMD), so
+/// that variadic functions do not save Q0 to Q7 and optimizers do not use vector registers.
+#if defined(__clang__) && defined(__aarch64__)
+#define GUEST_CODE_BEGIN                                                                                             \
+    _Pragma("clang attribute push(__attribute__((target(\"+nofp\"), \
+disable_sanitizer_instrumentation)), apply_to = function)")
+#define GUEST_CODE_END _Pragma("clang attribute pop")
+#elif defined(__clang__)
 // (One string literal, as _Pragma requires; the backslash-newline inside it is spliced away before tokenizing.)
 #define GUEST_CODE_BEGIN                                                                                             \
     _Pragma("clang attribute push(__attribute__((target(\"general-regs-only\"), \
@@ -83,6 +103,8 @@ uint64_t *ucall_exit_mmio_addr_location(void);
 // into code between GUEST_CODE_BEGIN and GUEST_CODE_END.
 GUEST_CODE_BEGIN
 
+#if defined(__x86_64__)
+
 /// Hands a filled ucall to the host over the MMIO transport: one 8-byte store of the struct's address.
 /// The compiler barriers keep every store to `*uc` before the one that exits to the host, and keep the compiler
 /// from assuming `*uc` unchanged afterwards.
@@ -96,6 +118,23 @@ static inline __attribute__((always_inline)) void ucall_send(struct ucall *uc) {
 static inline __attribute__((always_inline)) void ucall_send_pio(struct ucall *uc) {
     __asm__ volatile("inb %%dx, %%al" : : "d"((uint16_t)UCALL_PIO_PORT), "D"(uc) : "rax", "memory");
 }
+
+#elif defined(__aarch64__)
+
+/// Hands a filled ucall to the host over the MMIO transport: one `str xN, [xM]` of the struct's address, a
+/// single-register store with no offset and no writeback, the form whose syndrome KVM decodes into an MMIO exit
+/// (see the top of this file). The "memory" clobber keeps every store to `*uc` before it and keeps the compiler
+/// from assuming `*uc` unchanged afterwards.
+static inline __attribute__((always_inline)) void ucall_send(struct ucall *uc) {
+    __asm__ volatile("str %x[value], [%x[mmio]]"
+                     :
+                     : [value] "r"((uint64_t)(uintptr_t)uc), [mmio] "r"(ucall_exit_mmio_addr)
+                     : "memory");
+}
+
+#else
+#error "KVMHarness guest runtime: unsupported architecture (x86-64 and arm64 only)"
+#endif
 
 /// The general form: sends `cmd` with up to UCALL_MAX_ARGS u64 arguments (extra ones are dropped, missing ones 0).
 void ucall(uint64_t cmd, int nargs, ...);
@@ -129,6 +168,7 @@ static inline __attribute__((always_inline)) void ucall7(uint64_t cmd, uint64_t 
     ucall_send(&uc);
 }
 
+#if defined(__x86_64__)
 /// `ucall7` over the port-I/O transport: the same eight stores, then the IN.
 static inline __attribute__((always_inline)) void ucall7_pio(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2,
                                                              uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
@@ -136,6 +176,7 @@ static inline __attribute__((always_inline)) void ucall7_pio(uint64_t cmd, uint6
     ucall7_fill(&uc, cmd, a0, a1, a2, a3, a4, a5, a6);
     ucall_send_pio(&uc);
 }
+#endif
 
 GUEST_CODE_END
 

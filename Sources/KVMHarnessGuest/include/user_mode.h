@@ -35,6 +35,9 @@ extern "C" {
 /// RFLAGS asked for in user mode: IOPL 3 and the reserved bit 1; interrupts off, as at CPL0.
 #define GUEST_USER_RFLAGS 0x3002
 
+// The functions are x86-64 only (CPL3, SYSRET, #UD); the numbers above are the host's too, on every architecture.
+#if defined(__x86_64__)
+
 /// Runs `fn(arg)` at CPL3 on the vCPU's user stack and returns its result (CPL0 only, after enableUserMode()).
 uint64_t guest_run_user(uint64_t (*fn)(uint64_t), uint64_t arg);
 
@@ -51,6 +54,8 @@ static inline __attribute__((always_inline)) uint64_t guest_cpl(void) {
 }
 
 GUEST_CODE_END
+
+#endif // __x86_64__
 
 #ifdef __cplusplus
 }

@@ -5,9 +5,12 @@
 
 #include "kvmh_layout.h"
 
-/// First byte of the stub code: the 256 entry points (exceptions 0 to 31, interrupts 32 to 255), KVMH_STUB_ENTRY_SIZE bytes apart.
+/// First byte of the stub code. On x86-64: the 256 entry points (exceptions 0 to 31, interrupts 32 to 255),
+/// KVMH_STUB_ENTRY_SIZE bytes apart. On arm64: 4 KiB aligned, with the exception vector table (VBAR_EL1) at
+/// KVMH_A64_VECTORS_OFFSET.
 extern const unsigned char kvmh_stubs_start[];
-/// Where a guest entry function returns to: reports an ABORT that says the entry function returned.
+/// Where a guest entry function returns to (the return address the host gives it: on the stack on x86-64, in X30 on
+/// arm64): reports an ABORT that says the entry function returned.
 extern const unsigned char kvmh_stub_entry_returned[];
 /// One past the last byte of the stub code.
 extern const unsigned char kvmh_stubs_end[];

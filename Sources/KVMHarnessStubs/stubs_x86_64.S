@@ -1,4 +1,5 @@
-// Exception and interrupt entry stubs and the entry-return trampoline, copied into every VM at KVMH_STUBS_GVA.
+// x86-64: exception and interrupt entry stubs and the entry-return trampoline, copied into every VM at KVMH_STUBS_GVA.
+// (stubs_aarch64.S is the arm64 counterpart; each file assembles to nothing on the other architecture.)
 //
 // Position independent: code and strings are reached RIP-relative, the harness data page by its absolute address.
 // An exception arrives on the IST1 stack (every exception gate uses it, so a broken guest stack still gets reported),
@@ -8,6 +9,8 @@
 // for the vector, or reports UNHANDLED with a ucall built on the stack: args[0] = vector, args[1] = faulting RIP,
 // args[2] = error code (0 if none), args[3] = CR2.
 #include "kvmh_layout.h"
+
+#if defined(__x86_64__)
 
 #define UCALL_ABORT 2
 #define UCALL_UNHANDLED 5
@@ -193,4 +196,7 @@ kvmh_returned_file:
     .balign 16
 kvmh_stubs_end:
 
-    .section .note.GNU-stack,"",@progbits
+#endif
+
+// Every object of the target says its stack is not executable, on either architecture.
+    .section .note.GNU-stack,"",%progbits
