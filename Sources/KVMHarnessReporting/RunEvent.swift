@@ -204,6 +204,9 @@ package struct ErrorReport: Sendable, Equatable {
             case .hostCallBufferTooLong(let length):
                 details["problem"] = .string("host_call_buffer_too_long")
                 details["length"] = .unsigned(length)
+            case .storeWithoutSyndrome(let iss):
+                details["problem"] = .string("store_without_syndrome")
+                details["iss"] = .hex(iss)
             }
         case .ioctlFailed(let operation, let errno):
             kind = "ioctl_failed"

@@ -48,7 +48,8 @@ public enum VcpuExit: Hashable, Sendable {
     /// `KVM_EXIT_EXCEPTION`.
     case exception(vector: UInt32, errorCode: UInt32)
     /// `KVM_EXIT_DEBUG`: a debug exception KVM hands to user space (guest debug): the vector (1 for #DB, 3 for
-    /// #BP), the guest's RIP, and DR6 and DR7 at the exit.
+    /// #BP), the guest's RIP, and DR6 and DR7 at the exit. On arm64: ESR_EL2's syndrome in `exception`, FAR in
+    /// `dr6`, `pc` and `dr7` 0.
     case debug(exception: UInt32, pc: UInt64, dr6: UInt64, dr7: UInt64)
     /// `KVM_EXIT_HYPERCALL`.
     case hypercall(number: UInt64, arguments: [UInt64])
@@ -102,7 +103,11 @@ public enum VcpuExit: Hashable, Sendable {
             return "INTERNAL_ERROR (\(InternalErrorSuberror.describe(suberror)), data "
                 + "[\(data.map { hex($0) }.joined(separator: ", "))])"
         case .exception(let vector, let errorCode):
+            #if arch(x86_64)
             return "EXCEPTION \(X86Exception.mnemonic(UInt64(vector))) error code \(hex(errorCode))"
+            #else
+            return "EXCEPTION \(vector) error code \(hex(errorCode))"
+            #endif
         case .memoryFault(let flags, let gpa, let size):
             return "MEMORY_FAULT at \(hex(gpa)), \(size) bytes, flags \(hex(flags))"
         case .readMSR(let index, _):
@@ -164,7 +169,12 @@ public enum VcpuExit: Hashable, Sendable {
             return .exception(vector: run.pointee.ex.exception, errorCode: run.pointee.ex.error_code)
         case UInt32(KVM_EXIT_DEBUG):
             let arch = run.pointee.debug.arch
+            #if arch(x86_64)
             return .debug(exception: arch.exception, pc: arch.pc, dr6: arch.dr6, dr7: arch.dr7)
+            #else
+            // arm64's debug exit gives the syndrome (ESR, in `exception`) and FAR (in `dr6`); PC is read separately.
+            return .debug(exception: arch.hsr, pc: 0, dr6: arch.far, dr7: 0)
+            #endif
         case UInt32(KVM_EXIT_HYPERCALL):
             let call = run.pointee.hypercall
             return .hypercall(number: call.nr, arguments: withUnsafeBytes(of: call.args) { Array($0.bindMemory(to: UInt64.self)) })

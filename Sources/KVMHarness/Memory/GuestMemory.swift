@@ -20,6 +20,7 @@ extension VirtualMachine {
         return (gva, gpa)
     }
 
+    #if arch(x86_64)
     /// Maps `size` bytes at `gva` to the guest-physical range at `gpa` with pages of `pageSize`; `gva`, `gpa` and
     /// `size` are multiples of it. Large pages need guest-physical memory KVM can back with them for speed, but
     /// any slot works.
@@ -69,4 +70,5 @@ extension VirtualMachine {
         walk(pageTables.root, level: 4, base: 0)
         return found
     }
+    #endif
 }

@@ -5,7 +5,7 @@
 package struct GuestVirtualMemory<Memory: PhysicalMemory> {
     /// Guest-physical memory.
     package let memory: Memory
-    /// The root of the page tables (CR3 at the time of the exit).
+    /// The root of the page tables at the time of the exit: CR3 on x86-64, TTBR0_EL1 on arm64.
     package let cr3: UInt64
     /// The guest's MAXPHYADDR.
     package let physicalAddressBits: Int
@@ -37,7 +37,13 @@ package struct GuestVirtualMemory<Memory: PhysicalMemory> {
     /// Translates one address for a read, or for a write with `write`, checking the permissions the walk grants.
     @inline(__always)
     package func translate(_ gva: UInt64, write: Bool = false) -> Result<UInt64, Failure> {
-        switch PageTables.translate(gva, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory) {
+        #if arch(arm64)
+        let translation = Stage1PageTables.translate(
+            gva, ttbr: cr3, physicalAddressBits: physicalAddressBits, memory: memory)
+        #else
+        let translation = PageTables.translate(gva, cr3: cr3, physicalAddressBits: physicalAddressBits, memory: memory)
+        #endif
+        switch translation {
         case .mapped(let gpa, let writable, _, let user):
             if userAccess && !user { return .failure(.supervisorOnly(gva: gva)) }
             if write && !writable { return .failure(.readOnly(gva: gva)) }

@@ -80,11 +80,11 @@ public struct RunReport: Sendable {
         var lines = ["guest still running at the deadline of \(Double(deadlineNanoseconds ?? 0) / 1e9) s:"]
         for vcpu in vcpus {
             let exits = vcpu.statistics.rows.map { "\($0.reason.name)=\($0.count)" }.joined(separator: " ")
+            let state = vcpu.outcome == .timedOut ? (vcpu.halted ? "halted" : "running") : "\(vcpu.outcome)"
+            let where_ = "\(kvm_regs.programCounterName) \(hex(vcpu.registers.programCounter))"
+            let last = vcpu.lastUcall.map { "\($0)" } ?? "none"
             lines.append(
-                "  vCPU \(vcpu.index): "
-                    + "\(vcpu.outcome == .timedOut ? (vcpu.halted ? "halted" : "running") : "\(vcpu.outcome)") at RIP "
-                    + "\(hex(vcpu.registers.rip)), last ucall \(vcpu.lastUcall.map { "\($0)" } ?? "none"), "
-                    + "exits: \(exits.isEmpty ? "none" : exits)")
+                "  vCPU \(vcpu.index): \(state) at \(where_), last ucall \(last), exits: \(exits.isEmpty ? "none" : exits)")
         }
         return lines.joined(separator: "\n")
     }
@@ -163,7 +163,9 @@ extension VirtualMachine {
             for i in result.indices where result[i].outcome == .stopped && reports.wasRunningAtDeadline(i) {
                 result[i].outcome = .timedOut
                 if let regs = try? vcpus[i].registers() { result[i].registers = regs }
+                #if arch(x86_64)
                 result[i].halted = (try? vcpus[i].isHalted()) ?? false
+                #endif
             }
         }
         return RunReport(

@@ -37,7 +37,8 @@ package enum GuestRunVerdict {
             case .faulted(let exit):
                 failures.append(
                     GuestRunFailure(
-                        message: prefix + "guest stopped with \(exit.summary) at RIP \(hex(vcpu.registers.rip)), "
+                        message: prefix + "guest stopped with \(exit.summary) at \(kvm_regs.programCounterName) "
+                            + "\(hex(vcpu.registers.programCounter)), "
                             + "not a ucall (\(exit.reason.usualCauses))" + printfTail(vcpu)))
             case .error(let error):
                 failures.append(GuestRunFailure(message: prefix + error.description + printfTail(vcpu)))

@@ -133,6 +133,10 @@ public struct GuestAssertion: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An exception the guest did not handle (an UNHANDLED ucall from the harness's exception stubs).
+///
+/// The fields carry x86-64 names; on arm64 the stubs fill the same four arguments with the vector-table entry
+/// (0 to 15: which of current EL with SP_EL0, with SP_ELx, lower EL AArch64 or AArch32, and which of synchronous,
+/// IRQ, FIQ, SError), ELR_EL1, ESR_EL1 and FAR_EL1, which `elr`, `esr` and `far` name.
 public struct GuestException: Hashable, Sendable, CustomStringConvertible {
     /// The vector (`args[0]`): 6 is #UD, 13 #GP, 14 #PF, ...
     public var vector: UInt64
@@ -151,6 +155,14 @@ public struct GuestException: Hashable, Sendable, CustomStringConvertible {
         self.cr2 = cr2
     }
 
+    /// arm64: the exception link register (`args[1]`), where the exception was taken.
+    public var elr: UInt64 { rip }
+    /// arm64: the exception syndrome register (`args[2]`).
+    public var esr: UInt64 { errorCode }
+    /// arm64: the fault address register (`args[3]`).
+    public var far: UInt64 { cr2 }
+
+    #if arch(x86_64)
     /// "#UD", "#GP", "#PF", ...
     public var mnemonic: String { X86Exception.mnemonic(vector) }
 
@@ -161,6 +173,15 @@ public struct GuestException: Hashable, Sendable, CustomStringConvertible {
         if vector == 14 { text += ", CR2 \(hex(cr2)) (\(X86Exception.describePageFaultErrorCode(errorCode)))" }
         return text
     }
+    #else
+    /// The vector-table entry's name: "synchronous, current EL with SP_ELx", ...
+    public var mnemonic: String { ExceptionSyndrome.vectorEntryName(Int(vector)) }
+
+    /// "synchronous exception (current EL with SP_EL0) at ELR 0x...: data abort ..., FAR 0x..., ESR 0x...".
+    public var description: String {
+        "\(mnemonic) at ELR \(hex(elr)): \(ExceptionSyndrome(esr)), FAR \(hex(far)), ESR \(hex(esr))"
+    }
+    #endif
 }
 
 /// A decoded ucall.

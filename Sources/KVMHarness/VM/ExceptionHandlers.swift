@@ -1,3 +1,4 @@
+#if arch(x86_64)
 // Public: the handler initializer names the guest runtime's `struct ex_regs`, which test authors include in their guest C.
 public import KVMHarnessGuest
 internal import KVMHarnessStubs
@@ -30,3 +31,4 @@ extension GuestFunction {
         address = UInt64(UInt(bitPattern: unsafeBitCast(function, to: Int.self)))
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if arch(x86_64)
 internal import KVMHarnessStubs
 
 extension VirtualMachine {
@@ -29,3 +30,4 @@ extension VirtualMachine {
         UInt64(KVMH_DATA_GVA) + UInt64(KVMH_DATA_HANDLERS) + UInt64(vector) * 8
     }
 }
+#endif

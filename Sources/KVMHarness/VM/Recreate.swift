@@ -11,7 +11,12 @@ extension VirtualMachine {
     ///
     /// - Throws: `.ioctlFailed("KVM_CREATE_VM")`, or `KVM_SET_USER_MEMORY_REGION` naming the slot KVM refused.
     public func recreate() throws(KVMError) -> VirtualMachine {
-        let vmFD = FileDescriptor(rawValue: try kvmIoctl(kvm.fd, CKVM_CREATE_VM, 0, "KVM_CREATE_VM"))
+        #if arch(arm64)
+        let (vmType, _) = try Self.armVMType(ipaBits: configuration.ipaBits, kvm: kvm)
+        #else
+        let vmType: UInt = 0
+        #endif
+        let vmFD = FileDescriptor(rawValue: try kvmIoctl(kvm.fd, CKVM_CREATE_VM, vmType, "KVM_CREATE_VM"))
         let newState = VMState(fd: vmFD, physicalAddressBits: state.physicalAddressBits)
         newState.memslots = state.memslots
         newState.backings = state.backings

@@ -65,15 +65,27 @@ public final class VirtualMachine: @unchecked Sendable {
         /// `vm_create_barebones`).
         public var harnessSetUp: Bool
         /// The in-kernel interrupt controller: `.split` (local APICs in the kernel) by default, `.none` in
-        /// `.bare`. See `InterruptController`.
+        /// `.bare`. See `InterruptController`. On arm64 only `.none` exists yet (no vGIC).
         public var interruptController: InterruptController
+        /// arm64: the VM's guest-physical (IPA) address size in bits, chosen through the VM type
+        /// (`KVM_VM_TYPE_ARM_IPA_SIZE`, up to `KVM_CAP_ARM_VM_IPA_SIZE`); nil for KVM's default, 40 bits. Ignored on
+        /// x86-64, where the guest's MAXPHYADDR comes from CPUID.
+        public var ipaBits: Int?
+
+        /// The interrupt controller a VM gets unless the test asks: `.split` on x86-64, `.none` on arm64.
+        #if arch(x86_64)
+        public static let defaultInterruptController = InterruptController.split
+        #else
+        public static let defaultInterruptController = InterruptController.none
+        #endif
 
         /// A configuration; the defaults suit most tests.
         public init(
             memorySize: UInt64 = Configuration.defaultMemorySize, ucallAddress: UInt64? = nil,
             devicePath: String = KVM.defaultPath, harnessSetUp: Bool = true,
-            interruptController: InterruptController = .split
+            interruptController: InterruptController = Configuration.defaultInterruptController, ipaBits: Int? = nil
         ) {
+            self.ipaBits = ipaBits
             self.interruptController = interruptController
             self.memorySize = memorySize
             self.ucallAddress = ucallAddress
@@ -134,10 +146,16 @@ public final class VirtualMachine: @unchecked Sendable {
         let kvm = handle
         self.kvm = kvm
         self.configuration = configuration
+        #if arch(x86_64)
         let vmFD = FileDescriptor(rawValue: try kvmIoctl(kvm.fd, CKVM_CREATE_VM, 0, "KVM_CREATE_VM"))
         let physicalBits = min(kvm.supportedCPUID.physicalAddressBits, KVM.hostAddressBits.physical)
-        state = VMState(fd: vmFD, physicalAddressBits: physicalBits)
         virtualAddressBits = kvm.supportedCPUID.virtualAddressBits
+        #else
+        let (vmType, physicalBits) = try Self.armVMType(ipaBits: configuration.ipaBits, kvm: kvm)
+        let vmFD = FileDescriptor(rawValue: try kvmIoctl(kvm.fd, CKVM_CREATE_VM, vmType, "KVM_CREATE_VM"))
+        virtualAddressBits = 48
+        #endif
+        state = VMState(fd: vmFD, physicalAddressBits: physicalBits)
         allocator = PhysicalPageAllocator(start: 0x1000, end: memorySize)
         nextSharedGPA = max(memorySize, 1 << 32).roundedUp(to: 2 << 20)
 
@@ -151,6 +169,9 @@ public final class VirtualMachine: @unchecked Sendable {
                 readOnly: false, purpose: "guest RAM (not yet registered with KVM)"))
         try setUpInterruptController(configuration.interruptController)
         guard configuration.harnessSetUp else { return }
+        #if arch(arm64)
+        try enableNoSyndromeExits()
+        #endif
         try registerAllocatedRAM()
 
         try setUpUcallAddress(requested: configuration.ucallAddress)
@@ -346,10 +367,13 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// Reads a value of a trivial type at guest-virtual `gva`.
     public func read<T: BitwiseCopyable>(_ type: T.Type, at gva: UInt64) throws(KVMError) -> T {
-        try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { (buffer) throws(KVMError) -> T in
-            try read(gva: gva, into: buffer.baseAddress!, count: MemoryLayout<T>.size)
-            return buffer[0]
-        }
+        // A heap cell rather than withUnsafeTemporaryAllocation, whose closure is not typed-throws in every
+        // standard library the package builds against (Debian's arm64 one).
+        let cell = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+        defer { cell.deallocate() }
+        try read(gva: gva, into: cell, count: MemoryLayout<T>.size)
+        // SAFETY: `read` filled all MemoryLayout<T>.size bytes; any bytes are a valid T (BitwiseCopyable).
+        return cell.load(as: T.self)
     }
 
     /// Writes a value of a trivial type at guest-virtual `gva`.
@@ -457,10 +481,16 @@ public final class VirtualMachine: @unchecked Sendable {
             gpa = try UcallAddressSearch.find(
                 physicalAddressBits: physicalAddressBits, virtualAddressBits: virtualAddressBits, isBacked: isBacked)
         }
-        // Identity-map the page: writable (the ucall is a store), never executable.
+        // Identity-map the page: writable (the ucall is a store), never executable; device memory on arm64.
+        #if arch(arm64)
+        try pageTables.map(
+            gva: gpa.roundedDown(to: 4096), gpa: gpa.roundedDown(to: 4096), flags: [.writable, .noExecute],
+            memoryType: .device, memory: memslots, allocator: &allocator)
+        #else
         try pageTables.map(
             gva: gpa.roundedDown(to: 4096), gpa: gpa.roundedDown(to: 4096), flags: [.writable, .noExecute],
             memory: memslots, allocator: &allocator)
+        #endif
         state.ucallAddress = gpa
     }
 
@@ -475,9 +505,11 @@ public final class VirtualMachine: @unchecked Sendable {
         try allocate(gva: UInt64(KVMH_DATA_GVA), size: 4096)
         try write(state.ucallAddress, at: UInt64(KVMH_DATA_GVA) + UInt64(KVMH_DATA_UCALL_GPA))
 
+        #if arch(x86_64)
         let idt = LongMode.idt()
         try allocate(gva: UInt64(KVMH_IDT_GVA), size: 4096, writable: false)
         try write(contentsOf: idt, at: UInt64(KVMH_IDT_GVA))
+        #endif
     }
 
     /// Where a guest entry function returns to: the stub that reports an ABORT saying so.
@@ -518,10 +550,12 @@ public final class VirtualMachine: @unchecked Sendable {
     ///
     /// - Throws: `.ioctlFailed("KVM_SET_BOOT_CPU_ID")` with KVM's errno (EBUSY once vCPUs exist, EINVAL for an id
     ///   above the VM's `KVM_CAP_MAX_VCPU_ID`).
+    #if arch(x86_64)
     public func setBootVCPU(id: Int) throws(KVMError) {
         guard id >= 0 else { throw .invalidArgument("a vCPU id is not negative, not \(id)") }
         _ = try kvmIoctl(state.fd, CKVM_SET_BOOT_CPU_ID, UInt(id), "KVM_SET_BOOT_CPU_ID")
     }
+    #endif
 
     /// Adds a vCPU that starts at guest-virtual `entryAddress` in 64-bit mode at CPL0, interrupts off, with its own
     /// GDT, TSS, exception stack and 128 KiB stack (RSP 8 modulo 16, as after a call, with the entry-returned stub
@@ -536,11 +570,19 @@ public final class VirtualMachine: @unchecked Sendable {
         guard maxVCPUs == 0 || index < maxVCPUs else {
             throw .invalidArgument("this host's KVM allows at most \(maxVCPUs) vCPUs per VM")
         }
+        #if arch(x86_64)
         let block = try allocateLongModeBlock(index: index)
+        #else
+        let block = try allocateEL1Block(index: index)
+        #endif
         let vcpuFD = FileDescriptor(
             rawValue: try kvmIoctl(state.fd, CKVM_CREATE_VCPU, UInt(index), "KVM_CREATE_VCPU"))
         let vcpu = try VCPU(index: index, fd: vcpuFD, mmapSize: kvm.vcpuMmapSize, state: state)
+        #if arch(x86_64)
         try enterLongMode(vcpu, block: block, entryAddress: entryAddress, arguments: arguments)
+        #else
+        try enterEL1(vcpu, block: block, entryAddress: entryAddress, arguments: arguments)
+        #endif
         vcpus.append(vcpu)
         try registerAllocatedRAM()
         return vcpu

@@ -27,7 +27,7 @@ extension VCPU {
     @inline(__always)
     func translationAtExit() throws(KVMError) -> (root: UInt64, userMode: Bool) {
         if syncedRegistersMask & UInt64(KVM_SYNC_X86_SREGS) != 0 {
-            let sregs = ckvm_run_sync_sregs(run)
+            let sregs = ckvm_run_sync_sregs(run)!
             return (sregs.pointee.cr3, sregs.pointee.cs.dpl == 3)
         }
         let sregs = try specialRegisters()
