@@ -74,6 +74,11 @@ let package = Package(
                 "KVMHarness", "KVMHarnessTesting", "KVMHarnessGuest", "TestGuests", "CKVM", "KVMHarnessStubs",
             ]
         ),
+        // The arm64 guest tests: an executable run on an arm64 KVM host (scripts/arm64.sh runs it in an emulated
+        // one), with its guest C code. Elsewhere it only says where it runs.
+        .target(name: "ARM64TestGuests", dependencies: ["KVMHarnessGuest"], path: "Tests/ARM64TestGuests"),
+        .executableTarget(
+            name: "kvm-harness-arm64-tests", dependencies: ["KVMHarness", "ARM64TestGuests"], path: "Tests/ARM64Tests"),
         // The kvm-harness CLI end to end (the built executable on example images) and its pure formatting.
         // Depending on the executable makes `swift test` build it before the tests look for it.
         .testTarget(
