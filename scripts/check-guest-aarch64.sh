@@ -33,7 +33,10 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 includes=(-ISources/KVMHarnessGuest/include -ISources/KVMHarnessStubs/include)
-flags=(--target=aarch64-linux-gnu -ffreestanding -fno-stack-protector -O2 -Wall -Wextra -Werror "${includes[@]}")
+# -nostdlibinc: only the compiler's own freestanding headers, so no aarch64 sysroot is needed and the runtime cannot
+# come to depend on a libc header.
+flags=(--target=aarch64-linux-gnu -ffreestanding -nostdlibinc -fno-stack-protector -O2 -Wall -Wextra -Werror
+    "${includes[@]}")
 
 objects=()
 compile() { # source, object, extra flags...
