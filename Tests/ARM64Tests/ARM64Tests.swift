@@ -80,6 +80,10 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
         try expect(
             exception.elr >= function.address && exception.elr < function.address + 64,
             "ELR \(hex(exception.elr)) is not inside a64_guest_unmapped_load at \(hex(function.address))")
+        try expect(
+            ExceptionSyndrome(rawValue: exception.esr).exceptionClass == .dataAbortSameEL,
+            "ESR \(hex(exception.esr)) decodes as \(ExceptionSyndrome(rawValue: exception.esr))")
+        print("# \(exception)")
     }),
     ("a ucall struct straddling two pages that are not physically contiguous", {
         let vm = try VirtualMachine(entry: GuestFunction(a64_guest_ucall_at), arguments: [0])
@@ -94,7 +98,7 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
         }
         let structAddress = base + 4096 - 40  // cmd and args[0...3] on the first page, the rest on the second
         let vcpu = vm.vcpus[0]
-        try vcpu.setRegister(ARM64Register.x(0), structAddress)
+        try vcpu.setRegister(ARM64Registers.x(0), structAddress)
         try expectUcall(vcpu, .sync([0x5742, 0xa, 0xb]))
         try expectUcall(vcpu, .done)
     }),
@@ -108,6 +112,7 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
             guard case .malformedUcall(.storeWithoutSyndrome) = error else {
                 throw TestFailure(description: "expected .storeWithoutSyndrome, got \(error)")
             }
+            print("# \(error)")
         }
     }),
     ("the searched ucall address in a 40-bit IPA space (KVM's default)", {

@@ -38,22 +38,22 @@ extension VirtualMachine {
         try kvmIoctl(vcpu.fd, CKVM_ARM_VCPU_INIT, &target, "KVM_ARM_VCPU_INIT")
 
         let root = pageTables.root
-        try vcpu.setRegister(ARM64Register.mair, Stage1PageTables.mair)
+        try vcpu.setRegister(ARM64Registers.mairEL1, ARM64Registers.mair)
         try vcpu.setRegister(
-            ARM64Register.tcr,
-            ARM64Register.translationControl(
+            ARM64Registers.tcrEL1,
+            ARM64Registers.tcr(
                 virtualAddressBits: pageTables.virtualAddressBits, physicalAddressBits: physicalAddressBits))
-        try vcpu.setRegister(ARM64Register.ttbr0, root)
-        try vcpu.setRegister(ARM64Register.vbar, Self.vectorTableAddress)
-        try vcpu.setRegister(ARM64Register.cpacr, ARM64Register.cpacrFPEnabled)
-        try vcpu.setRegister(ARM64Register.sctlr, ARM64Register.systemControlMMUOn)
+        try vcpu.setRegister(ARM64Registers.ttbr0EL1, root)
+        try vcpu.setRegister(ARM64Registers.vbarEL1, Self.vectorTableAddress)
+        try vcpu.setRegister(ARM64Registers.cpacrEL1, ARM64Registers.cpacr)
+        try vcpu.setRegister(ARM64Registers.sctlrEL1, ARM64Registers.sctlr)
 
-        try vcpu.setRegister(ARM64Register.spEL1, block.exceptionStackTop)
-        try vcpu.setRegister(ARM64Register.sp, block.stackTop)
-        try vcpu.setRegister(ARM64Register.pstate, ARM64Register.pstateEL1tMasked)
-        try vcpu.setRegister(ARM64Register.pc, entryAddress)
-        for (index, value) in arguments.enumerated() { try vcpu.setRegister(ARM64Register.x(index), value) }
-        try vcpu.setRegister(ARM64Register.x(30), Self.entryReturnedAddress)
+        try vcpu.setRegister(ARM64Registers.spEL1, block.exceptionStackTop)
+        try vcpu.setRegister(ARM64Registers.sp, block.stackTop)
+        try vcpu.setRegister(ARM64Registers.pstate, ARM64Registers.pstateEL1tMasked)
+        try vcpu.setRegister(ARM64Registers.pc, entryAddress)
+        for (index, value) in arguments.enumerated() { try vcpu.setRegister(ARM64Registers.x(index), value) }
+        try vcpu.setRegister(ARM64Registers.x(30), Self.entryReturnedAddress)
     }
 
     /// The vector table's guest-virtual address: inside the stubs, at a 2 KiB-aligned offset.
@@ -70,12 +70,12 @@ extension VirtualMachine {
 // The arm64 parts of a vCPU: registers by id, and what the ucall path needs (TTBR0_EL1 for the walk, the exception
 // level for the access check).
 extension VCPU {
-    /// One register by its `KVM_GET_ONE_REG` id (64-bit registers; `ARM64Register` has the ids).
+    /// One register by its `KVM_GET_ONE_REG` id (64-bit registers; `ARM64Registers` has the ids).
     public func register(_ id: UInt64) throws(KVMError) -> UInt64 {
         var value: UInt64 = 0
         try withUnsafeMutablePointer(to: &value) { (pointer) throws(KVMError) in
             var request = kvm_one_reg(id: id, addr: UInt64(UInt(bitPattern: pointer)))
-            try kvmIoctl(fd, CKVM_GET_ONE_REG, &request, "KVM_GET_ONE_REG (\(ARM64Register.name(id)))")
+            try kvmIoctl(fd, CKVM_GET_ONE_REG, &request, "KVM_GET_ONE_REG (\(hex(id)))")
         }
         return value
     }
@@ -85,7 +85,7 @@ extension VCPU {
         var copy = value
         try withUnsafeMutablePointer(to: &copy) { (pointer) throws(KVMError) in
             var request = kvm_one_reg(id: id, addr: UInt64(UInt(bitPattern: pointer)))
-            try kvmIoctl(fd, CKVM_SET_ONE_REG, &request, "KVM_SET_ONE_REG (\(ARM64Register.name(id)))")
+            try kvmIoctl(fd, CKVM_SET_ONE_REG, &request, "KVM_SET_ONE_REG (\(hex(id)))")
         }
     }
 
@@ -93,11 +93,11 @@ extension VCPU {
     public func registers() throws(KVMError) -> kvm_regs {
         var regs = kvm_regs()
         try withUnsafeMutableBytes(of: &regs.regs.regs) { (bytes) throws(KVMError) in
-            for index in 0..<31 { bytes.storeBytes(of: try register(ARM64Register.x(index)), toByteOffset: index * 8, as: UInt64.self) }
+            for index in 0..<31 { bytes.storeBytes(of: try register(ARM64Registers.x(index)), toByteOffset: index * 8, as: UInt64.self) }
         }
-        regs.regs.sp = try register(ARM64Register.sp)
-        regs.regs.pc = try register(ARM64Register.pc)
-        regs.regs.pstate = try register(ARM64Register.pstate)
+        regs.regs.sp = try register(ARM64Registers.sp)
+        regs.regs.pc = try register(ARM64Registers.pc)
+        regs.regs.pstate = try register(ARM64Registers.pstate)
         return regs
     }
 
@@ -108,13 +108,13 @@ extension VCPU {
     /// arm64 KVM has no copy of the registers in `kvm_run`.
     @inline(__always)
     func translationAtExit() throws(KVMError) -> (root: UInt64, userMode: Bool) {
-        let ttbr = try register(ARM64Register.ttbr0)
-        let pstate = try register(ARM64Register.pstate)
+        let ttbr = try register(ARM64Registers.ttbr0EL1)
+        let pstate = try register(ARM64Registers.pstate)
         return (ttbr, pstate & 0xf == 0)
     }
 
     /// PC at the last exit (0 if it cannot be read), for error messages.
-    var programCounterAtLastExit: UInt64 { (try? register(ARM64Register.pc)) ?? 0 }
+    var programCounterAtLastExit: UInt64 { (try? register(ARM64Registers.pc)) ?? 0 }
 }
 #endif
 

@@ -174,12 +174,18 @@ public struct GuestException: Hashable, Sendable, CustomStringConvertible {
         return text
     }
     #else
-    /// The vector-table entry's name: "synchronous, current EL with SP_ELx", ...
-    public var mnemonic: String { ExceptionSyndrome.vectorEntryName(Int(vector)) }
+    /// The vector-table entry's name: "synchronous exception from the current EL on SP_EL0", ...
+    public var mnemonic: String {
+        let kinds = ["synchronous exception", "IRQ", "FIQ", "SError"]
+        let origins = ["the current EL on SP_EL0", "the current EL on SP_ELx", "a lower EL in AArch64",
+                       "a lower EL in AArch32"]
+        guard vector < 16 else { return "vector-table entry \(vector)" }
+        return "\(kinds[Int(vector % 4)]) from \(origins[Int(vector / 4)])"
+    }
 
-    /// "synchronous exception (current EL with SP_EL0) at ELR 0x...: data abort ..., FAR 0x..., ESR 0x...".
+    /// "synchronous exception from the current EL on SP_EL0 at ELR 0x...: data abort ..., FAR 0x..., ESR 0x...".
     public var description: String {
-        "\(mnemonic) at ELR \(hex(elr)): \(ExceptionSyndrome(esr)), FAR \(hex(far)), ESR \(hex(esr))"
+        "\(mnemonic) at ELR \(hex(elr)): \(ExceptionSyndrome(rawValue: esr)), FAR \(hex(far)), ESR \(hex(esr))"
     }
     #endif
 }
