@@ -11,7 +11,11 @@
 #   alone, naming the KVM C structs (scripts/check-dependent-package.sh; KVMHARNESS_SKIP_DEPENDENT=1);
 # - the DocC documentation builds without warnings (scripts/docs.sh; KVMHARNESS_SKIP_DOCS=1);
 # - the whole suite under ThreadSanitizer, with no report allowed (scripts/tsan.sh; KVMHARNESS_SKIP_TSAN=1);
-# - the benchmarks once with tiny counts so that they cannot rot (KVMHARNESS_SKIP_BENCH=1).
+# - the benchmarks once with tiny counts so that they cannot rot (KVMHARNESS_SKIP_BENCH=1);
+# - arm64 (KVMHARNESS_SKIP_ARM64=1): the guest runtime checked for aarch64 (scripts/check-guest-aarch64.sh), and the
+#   library cross-built for aarch64 and its arm64 guest tests run on an emulated arm64 KVM host (scripts/arm64.sh).
+#   Its downloads start at once in the background, and the build and boot run beside the release phase: on 2 cores
+#   the x86 phases leave a core idle much of the time.
 # Extra arguments go to the first `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,8 @@ log=$(mktemp)
 hugepages_before=""
 cleanup() {
     rm -f "$log"
+    # The arm64 phase's background jobs, if the script stops early.
+    for job in ${arm64_prepare:-} ${arm64_phase:-}; do kill "$job" 2>/dev/null || true; done
     if [ -n "$hugepages_before" ]; then echo "$hugepages_before" >/proc/sys/vm/nr_hugepages || true; fi
 }
 trap cleanup EXIT
@@ -50,6 +56,15 @@ bash scripts/install-report-checkers.sh || echo "test.sh: a report checker is un
 
 passed=0
 skips_allowed=0
+
+arm64_dir=$(mktemp -d)
+arm64_prepare=""
+arm64_phase=""
+if [ "${KVMHARNESS_SKIP_ARM64:-0}" != 1 ]; then
+    echo "test.sh: preparing the arm64 phase in the background (scripts/arm64.sh --prepare; log $arm64_dir/prepare.log)"
+    bash scripts/arm64.sh --prepare >"$arm64_dir/prepare.log" 2>&1 &
+    arm64_prepare=$!
+fi
 
 # Runs `swift test` with the given arguments; fails on a failing test, and on any skipped test where KVM exists.
 # Adds the phase's passed tests (Swift Testing's and XCTest's closing lines) to `passed`.
@@ -91,6 +106,15 @@ run_phase() {
 
 run_phase "all tests" "$@"
 
+if [ -n "$arm64_prepare" ]; then
+    echo "test.sh: the guest runtime and stubs for aarch64 (scripts/check-guest-aarch64.sh)"
+    bash scripts/check-guest-aarch64.sh
+    echo "test.sh: the arm64 phase, in the background (scripts/arm64.sh; log $arm64_dir/arm64.log)"
+    # (A subshell cannot wait for its sibling: it polls until the preparation has finished.)
+    ( while kill -0 "$arm64_prepare" 2>/dev/null; do sleep 1; done; bash scripts/arm64.sh ) >"$arm64_dir/arm64.log" 2>&1 &
+    arm64_phase=$!
+fi
+
 if [ "${KVMHARNESS_SKIP_RELEASE:-0}" != 1 ]; then
     echo "test.sh: the in-process guest suites again, with guest code built for release"
     # The core suites, and every port of a kernel selftest (each suite in Tests/KVMHarnessTests/Selftests/).
@@ -118,6 +142,19 @@ fi
 if [ "${KVMHARNESS_SKIP_BENCH:-0}" != 1 ]; then
     echo "test.sh: the benchmark smoke run (tiny counts; no timing is asserted)"
     bash scripts/bench.sh --smoke
+fi
+
+if [ -n "$arm64_phase" ]; then
+    arm64_status=0
+    wait "$arm64_phase" || arm64_status=$?
+    echo "test.sh: the arm64 phase (scripts/arm64.sh --prepare, then scripts/arm64.sh):"
+    grep -v "will never be executed" "$arm64_dir/prepare.log" "$arm64_dir/arm64.log" | sed 's/^[^:]*\.log://'
+    arm64_line=$(grep -E "^arm64: [0-9]+ passed, [0-9]+ failed" "$arm64_dir/arm64.log" | tail -1)
+    if [ "$arm64_status" -ne 0 ] || [ -z "$arm64_line" ]; then
+        echo "test.sh: FAILED (arm64): scripts/arm64.sh exited with $arm64_status" >&2
+        exit 1
+    fi
+    passed=$((passed + $(echo "$arm64_line" | sed -E 's/^arm64: ([0-9]+) passed.*/\1/')))
 fi
 
 echo "test.sh: all tests passed"
