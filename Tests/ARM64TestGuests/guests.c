@@ -47,6 +47,14 @@ void a64_guest_store_pair(void) {
     GUEST_DONE();
 }
 
+void a64_guest_host_calls(void) {
+    char text[4] = {'a', 'b', 'c', 0};
+    uint64_t answer = GUEST_CALL_HOST(0x100, 21);
+    GUEST_CALL_HOST_BUFFER(0x101, text, sizeof(text));
+    GUEST_SYNC_ARGS(8, answer, (uint64_t)(uint8_t)text[0], (uint64_t)(uint8_t)text[2]);
+    GUEST_DONE();
+}
+
 void a64_guest_el_and_mmu(void) {
     uint64_t el, sctlr;
     __asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
@@ -65,6 +73,7 @@ void a64_guest_unmapped_load(uint64_t address) { (void)address; }
 void a64_guest_ucall_at(uint64_t address) { (void)address; }
 void a64_guest_store_pair(void) {}
 void a64_guest_el_and_mmu(void) {}
+void a64_guest_host_calls(void) {}
 
 #endif
 

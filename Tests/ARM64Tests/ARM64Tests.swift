@@ -115,6 +115,15 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
             print("# \(error)")
         }
     }),
+    ("host calls: an answered argument and a buffer changed in place", {
+        let (vm, vcpu) = try guestVM(GuestFunction(a64_guest_host_calls))
+        vm.answerHostCalls(0x100) { call in call.arguments[0] = call.arguments[0] * 2 }
+        vm.answerHostCalls(0x101) { call in call.buffer = call.buffer.map { $0 == 0 ? 0 : $0 - 32 } }
+        try expectUcall(vcpu, .hostCall(command: 0x100, arguments: [21]))
+        try expectUcall(vcpu, .hostCall(command: 0x101, arguments: []))
+        try expectUcall(vcpu, .sync([8, 42, UInt64(UInt8(ascii: "A")), UInt64(UInt8(ascii: "C"))]))
+        try expectUcall(vcpu, .done)
+    }),
     ("the searched ucall address in a 40-bit IPA space (KVM's default)", {
         let (vm, vcpu) = try guestVM(GuestFunction(a64_guest_sync_sequence), arguments: [1])
         try expect(vm.physicalAddressBits == 40, "IPA bits \(vm.physicalAddressBits)")
