@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 #include <cpuid.h>
 
@@ -119,6 +120,11 @@ static inline int ckvm_userfaultfd(int flags) {
 /// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
 static inline int ckvm_memfd_create(const char *name, unsigned int flags) {
     return (int)syscall(SYS_memfd_create, name, flags);
+}
+
+/// fallocate(2), by system call number (the C library declares it only with _GNU_SOURCE; syscall(2) is variadic).
+static inline int ckvm_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return (int)syscall(SYS_fallocate, fd, mode, offset, length);
 }
 
 /// ioctl(2) with an integer argument (or none: pass 0).

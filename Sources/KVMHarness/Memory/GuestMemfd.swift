@@ -44,6 +44,31 @@ public final class GuestMemfd: Sendable, Equatable, CustomStringConvertible {
     /// Whether the host can map the file and touch its memory without a fault (`.mmap` and `.initShared`).
     public var isHostAccessible: Bool { flags.contains([.mmap, .initShared]) }
 
+    /// Allocates memory for bytes [offset, offset + length) ahead of the guest's first touch
+    /// (`fallocate(FALLOC_FL_KEEP_SIZE)`).
+    ///
+    /// - Throws: `.systemCallFailed("fallocate", errno)`: EINVAL for a range that is not whole pages inside the file.
+    public func allocate(offset: UInt64, length: UInt64) throws(KVMError) {
+        try fallocate(mode: FALLOC_FL_KEEP_SIZE, offset: offset, length: length)
+    }
+
+    /// Frees the memory of bytes [offset, offset + length): it reads zero afterwards, for the guest and any host
+    /// mapping (`fallocate(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)`).
+    ///
+    /// - Throws: `.systemCallFailed("fallocate", errno)`: EINVAL for an offset or length that is not whole pages.
+    public func punchHole(offset: UInt64, length: UInt64) throws(KVMError) {
+        try fallocate(mode: FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, offset: offset, length: length)
+    }
+
+    /// `fallocate(2)` on the file with any mode, for tests of what KVM refuses.
+    func fallocate(mode: CInt, offset: UInt64, length: UInt64) throws(KVMError) {
+        guard ckvm_fallocate(fileDescriptor, mode, Int64(bitPattern: offset), Int64(bitPattern: length)) == 0 else {
+            throw .systemCallFailed(
+                operation: "fallocate(\(self), mode \(hex(UInt64(mode))), \(hex(offset)), +\(hex(length)))",
+                errno: Errno(rawValue: errno))
+        }
+    }
+
     /// Two values are equal when they are the same file.
     public static func == (lhs: GuestMemfd, rhs: GuestMemfd) -> Bool { lhs === rhs }
 
