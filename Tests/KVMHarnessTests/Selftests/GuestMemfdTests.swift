@@ -269,6 +269,24 @@ struct GuestMemfdTests {
         try vm.deleteMemslot(slot.slot)
     }
 
+    @Test("a GUEST_MEMFD_FLAG_MMAP file without INIT_SHARED backs a slot with no host view (a host touch is SIGBUS)",
+          requiresHostMapping)
+    func privateByDefault() throws {
+        let vm = try VirtualMachine()
+        let file = try vm.createGuestMemfd(size: Self.totalSize, flags: .mmap)
+        #expect(!file.isHostAccessible)
+        let slot = try vm.addMemslot(gpa: Self.slotGPA, size: Self.totalSize, backing: .guestMemfd(file))
+        #expect(!slot.isHostAccessible && slot.hostAddress == 0)
+        #expect(throws: KVMError.self) { try vm.hostMemory(gpa: Self.slotGPA, count: 8) }
+        try vm.map(gva: Self.slotGPA, gpa: Self.slotGPA, size: Self.totalSize)
+        #expect(throws: KVMError.self, "a read by guest-virtual address finds no host memory") {
+            try vm.read(UInt64.self, at: Self.slotGPA)
+        }
+        // What the guest sees here is left out: KVM faults such a slot from the file itself (it is guest_memfd
+        // only), while PVM's emulator looks for host memory at the slot's host address and reports MMIO; the
+        // kernel's own test runs its guest only on a file made with INIT_SHARED, as guestAndHostShare does.
+    }
+
     @Test("guest_memfd slots cannot cover the harness's RAM or the ucall address, nor use another VM's file")
     func protectedMemory() throws {
         let vm = try VirtualMachine()
