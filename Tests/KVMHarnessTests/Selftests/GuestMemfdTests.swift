@@ -307,7 +307,10 @@ struct GuestMemfdTests {
             try vm.addMemslot(gpa: Self.slotGPA, size: Self.page, backing: .guestMemfd(file, offset: Self.totalSize))
         }
         // The failed attempts left nothing bound: the whole file binds.
-        try vm.addMemslot(gpa: Self.slotGPA, size: Self.totalSize, backing: .guestMemfd(file))
+        let slot = try vm.addMemslot(gpa: Self.slotGPA, size: Self.totalSize, backing: .guestMemfd(file))
+        #expect(throws: KVMError.invalidArgument("memslot \(slot.slot) is backed by a guest_memfd, which binds to one VM only: delete the slot before recreate()")) {
+            _ = try vm.recreate()
+        }
     }
 
     @Test("KVM_SET_MEMORY_ATTRIBUTES: the attributes this VM offers are taken; others and unaligned ranges are EINVAL",
