@@ -259,8 +259,12 @@ extension VirtualMachine {
     }
 
     /// Gives a slot the test added a new size, at most its backing's (KVM cannot resize a slot: it is deleted and
-    /// added again over the same host memory, so what the guest wrote stays).
+    /// added again over the same host memory, so what the guest wrote stays). If KVM refuses the new size the old
+    /// slot is put back; if it refuses that too, the slot is deleted and the error thrown.
     public func resizeMemslot(_ number: UInt32, size: UInt64) throws(KVMError) {
+        // Unmapped after the write lock is released, as in deleteMemslot, if the slot cannot be put back.
+        var released: MemslotBackingStorage?
+        defer { withExtendedLifetime(released) {} }
         try state.memslotLock.writing { () throws(KVMError) in
             var slot = try testSlot(number)
             guard let storage = state.testSlotBackings[number], size > 0, size & 0xfff == 0, size <= storage.size else {
@@ -274,8 +278,13 @@ extension VirtualMachine {
             _ = state.memslots.remove(slot: number)
             slot.size = size
             do throws(KVMError) { try setRegion(slot) } catch {
-                try? setRegion(old)
-                state.memslots.insert(old)
+                // Put the old slot back; if KVM refuses that too (its guest_memfd range was bound meanwhile), the
+                // slot is gone, and the table says so.
+                if (try? setRegion(old)) != nil {
+                    state.memslots.insert(old)
+                } else {
+                    released = state.testSlotBackings.removeValue(forKey: number)
+                }
                 throw error
             }
             state.memslots.insert(slot)

@@ -204,6 +204,34 @@ struct GuestMemfdTests {
         try vm.addMemslot(20, gpa: Self.slotGPA, size: 2 * Self.page, backing: .guestMemfd(file))
     }
 
+    @Test("KVM refuses to move a guest_memfd slot, change its flags, or make one that logs dirty pages or is read-only; resizing (delete and add) works")
+    func slotChanges() throws {
+        let vm = try VirtualMachine()
+        let file = try vm.createGuestMemfd(size: Self.totalSize)
+        let refused = KVMError.ioctlFailed(operation: "KVM_SET_USER_MEMORY_REGION2 (slot 20)", errno: .invalidArgument)
+        for flags: MemslotFlags in [.logDirtyPages, .readOnly] {
+            #expect(throws: refused, "flags \(flags.rawValue)") {
+                try vm.addMemslot(20, gpa: Self.slotGPA, size: Self.page, backing: .guestMemfd(file), flags: flags)
+            }
+        }
+        let slot = try vm.addMemslot(20, gpa: Self.slotGPA, size: 2 * Self.page, backing: .guestMemfd(file))
+        #expect(throws: refused) { try vm.moveMemslot(20, to: Self.slotGPA + Self.totalSize) }
+        #expect(throws: refused) { try vm.setMemslotFlags(20, .logDirtyPages) }
+        #expect(vm.memslots.slot(numbered: 20) == slot, "a refused change leaves the harness's table as KVM has it")
+        try vm.resizeMemslot(20, size: Self.page)
+        #expect(vm.memslots.slot(numbered: 20)?.size == Self.page)
+        // The page the smaller slot gave back can be bound again.
+        try vm.addMemslot(21, gpa: Self.slotGPA + Self.totalSize, size: Self.page,
+                          backing: .guestMemfd(file, offset: Self.page))
+        // Growing slot 20 back over that page: KVM refuses the binding, and the one-page slot is put back.
+        #expect(throws: refused) { try vm.resizeMemslot(20, size: 2 * Self.page) }
+        #expect(vm.memslots.slot(numbered: 20)?.size == Self.page, "the one-page slot is back")
+        #expect(throws: KVMError.ioctlFailed(operation: "KVM_SET_USER_MEMORY_REGION2 (slot 22)", errno: .invalidArgument),
+                "KVM has it back too: its page of the file is bound") {
+            try vm.addMemslot(22, gpa: Self.slotGPA + 2 * Self.totalSize, size: Self.page, backing: .guestMemfd(file))
+        }
+    }
+
     @Test("the guest writes through a guest_memfd slot, the host reads it and writes back, the guest reads the host's",
           requiresHostMapping)
     func guestAndHostShare() throws {
