@@ -15,8 +15,9 @@ import Testing
 /// reads and writes the same memory through its mapping.
 ///
 /// Added here: guest_memfd slots through the harness's memslot API (the harness's memory and the ucall address stay
-/// protected; a file of another VM, or one the host cannot touch, gives a typed error instead of a fault), and
-/// `KVM_SET_MEMORY_ATTRIBUTES` where KVM offers memory attributes.
+/// protected; a file of another VM, or one the host cannot touch, gives a typed error instead of a fault; the slot
+/// changes KVM refuses leave the harness's table as it was), and `KVM_SET_MEMORY_ATTRIBUTES` where KVM offers memory
+/// attributes (not on this host: that test skips with "requires KVM_CAP_MEMORY_ATTRIBUTES").
 ///
 /// The C test here is 6.12's, which fails on this 6.18 kernel: it expects every flag to be refused, and 6.18 takes
 /// `GUEST_MEMFD_FLAG_MMAP` and `GUEST_MEMFD_FLAG_INIT_SHARED`. This port asks KVM which flags it takes
