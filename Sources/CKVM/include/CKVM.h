@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -44,6 +45,8 @@ static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
 // VM ioctls for memory: memslots, dirty logging, coalesced MMIO.
 static const unsigned long CKVM_SET_USER_MEMORY_REGION2 = KVM_SET_USER_MEMORY_REGION2;
 static const unsigned long CKVM_GET_DIRTY_LOG = KVM_GET_DIRTY_LOG;
+static const unsigned long CKVM_CREATE_GUEST_MEMFD = KVM_CREATE_GUEST_MEMFD;
+static const unsigned long CKVM_SET_MEMORY_ATTRIBUTES = KVM_SET_MEMORY_ATTRIBUTES;
 static const unsigned long CKVM_CLEAR_DIRTY_LOG = KVM_CLEAR_DIRTY_LOG;
 static const unsigned long CKVM_RESET_DIRTY_RINGS = KVM_RESET_DIRTY_RINGS;
 static const unsigned long CKVM_REGISTER_COALESCED_MMIO = KVM_REGISTER_COALESCED_MMIO;
@@ -134,6 +137,11 @@ static inline int ckvm_userfaultfd(int flags) {
 /// memfd_create(2), by system call number (older C libraries lack the wrapper; syscall(2) is variadic).
 static inline int ckvm_memfd_create(const char *name, unsigned int flags) {
     return (int)syscall(SYS_memfd_create, name, flags);
+}
+
+/// fallocate(2), by system call number (the C library declares it only with _GNU_SOURCE; syscall(2) is variadic).
+static inline int ckvm_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+    return (int)syscall(SYS_fallocate, fd, mode, offset, length);
 }
 
 /// ioctl(2) with an integer argument (or none: pass 0).

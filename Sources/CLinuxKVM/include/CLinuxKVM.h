@@ -83,6 +83,40 @@ struct kvm_userspace_memory_region2 {
 #ifndef KVM_SET_USER_MEMORY_REGION2
 #define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2) // Linux 6.8
 #endif
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS 244 // Linux 6.18: the GUEST_MEMFD_FLAG_* bits KVM_CREATE_GUEST_MEMFD accepts
+#endif
+
+// MARK: - guest_memfd and memory attributes (Linux 6.8; the mmap flags Linux 6.18)
+
+#ifndef KVM_CREATE_GUEST_MEMFD
+/// `struct kvm_create_guest_memfd` (Linux 6.8): the file's size, its `GUEST_MEMFD_FLAG_*` flags, reserved zeros.
+struct kvm_create_guest_memfd {
+    __u64 size;
+    __u64 flags;
+    __u64 reserved[6];
+};
+#define KVM_CREATE_GUEST_MEMFD _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd) // Linux 6.8
+#endif
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP (1ULL << 0) // Linux 6.18: the file can be mmap()ed (MAP_SHARED)
+#endif
+#ifndef GUEST_MEMFD_FLAG_INIT_SHARED
+#define GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1) // Linux 6.18: its memory starts shared, so the host may touch it
+#endif
+#ifndef KVM_SET_MEMORY_ATTRIBUTES
+/// `struct kvm_memory_attributes` (Linux 6.8): a guest-physical range and the `KVM_MEMORY_ATTRIBUTE_*` it gets.
+struct kvm_memory_attributes {
+    __u64 address;
+    __u64 size;
+    __u64 attributes;
+    __u64 flags;
+};
+#define KVM_SET_MEMORY_ATTRIBUTES _IOW(KVMIO, 0xd2, struct kvm_memory_attributes) // Linux 6.8
+#endif
+#ifndef KVM_MEMORY_ATTRIBUTE_PRIVATE
+#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3) // Linux 6.8
+#endif
 #ifndef KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP
 #define KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP 225 // Linux 6.4
 #endif

@@ -16,6 +16,9 @@ public struct Memslot: Sendable, Equatable {
     public var logsDirtyPages: Bool = false
     /// Whether the harness made it for its own use (guest RAM, code): tests cannot delete, move or overlap it.
     public var isHarnessMemory: Bool = true
+    /// Whether the host may read and write its memory at `hostAddress`: false for a guest_memfd slot whose file the
+    /// host cannot map or touch (`MemoryBacking.guestMemfd`), where `hostAddress` is 0.
+    public var isHostAccessible: Bool = true
 
     /// Whether `gpa` is inside the slot.
     @inline(__always)
@@ -114,7 +117,8 @@ public struct MemslotTable: PhysicalMemory, Sendable {
 
     @inline(__always)
     private func hostPointer(_ gpa: UInt64, _ count: Int, writing: Bool) -> UnsafeMutableRawPointer? {
-        guard count >= 0, let slot = slot(containing: gpa), !(writing && slot.readOnly) else { return nil }
+        guard count >= 0, let slot = slot(containing: gpa), slot.isHostAccessible, !(writing && slot.readOnly)
+        else { return nil }
         let offset = gpa - slot.guestPhysicalAddress
         guard UInt64(count) <= slot.size - offset else { return nil }
         // SAFETY: [gpa, gpa + count) was just checked to lie inside this slot, whose host backing the VM keeps mapped.

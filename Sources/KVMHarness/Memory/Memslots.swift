@@ -28,6 +28,12 @@ public enum MemoryBacking: Sendable, Equatable {
     /// Host memory the test mapped itself (for userfaultfd, or to share it with something else): `address` is page
     /// aligned, at least the slot's size long, and the test keeps it mapped until the slot is deleted.
     case host(address: UInt)
+    /// Bytes [offset, offset + size) of a guest_memfd of this VM (`KVM_SET_USER_MEMORY_REGION2` with
+    /// `KVM_MEM_GUEST_MEMFD`; needs `KVM_CAP_GUEST_MEMFD`). Where the guest_memfd is host accessible (made with
+    /// `.mmap` and `.initShared`) the slot's host memory is a shared mapping of it, so `hostMemory(gpa:count:)` and
+    /// the ucall decoder see what the guest writes; otherwise only the guest sees the memory and host views of the
+    /// slot throw `.invalidArgument`.
+    case guestMemfd(GuestMemfd, offset: UInt64 = 0)
 
     /// Why `bytes` of `.hugeTLB2MiB` backing cannot be had on this host ("requires ..."), or nil if they can.
     public static func hugeTLBShortfall(bytes: UInt64) -> String? {
@@ -60,14 +66,21 @@ final class MemslotBackingStorage: @unchecked Sendable {
     // Sendable: every field is set once in init; the memory itself is guest memory (see HostMapping).
     /// The mapping to unmap when the storage goes away; nil for the test's own memory.
     let mapping: HostMapping?
-    /// The first byte the slot uses (inside `mapping`, aligned as the backing needs).
-    let base: UnsafeMutableRawPointer
+    /// The first byte the slot uses (inside `mapping`, aligned as the backing needs); nil for a guest_memfd the
+    /// host cannot touch.
+    let base: UnsafeMutableRawPointer?
     /// How many bytes from `base` the slot may use.
     let size: UInt64
     /// The backing it was made from.
     let backing: MemoryBacking
 
-    private init(mapping: HostMapping?, base: UnsafeMutableRawPointer, size: UInt64, backing: MemoryBacking) {
+    /// The guest_memfd and offset the slot is bound to, for `KVM_SET_USER_MEMORY_REGION2`; nil for other backings.
+    var guestMemfd: (file: GuestMemfd, offset: UInt64)? {
+        if case .guestMemfd(let file, let offset) = backing { return (file, offset) }
+        return nil
+    }
+
+    private init(mapping: HostMapping?, base: UnsafeMutableRawPointer?, size: UInt64, backing: MemoryBacking) {
         self.mapping = mapping
         self.base = base
         self.size = size
@@ -114,6 +127,23 @@ final class MemslotBackingStorage: @unchecked Sendable {
                 throw .invalidArgument("host memory for a memslot must be page aligned and not null, not \(hex(UInt64(address)))")
             }
             return MemslotBackingStorage(mapping: nil, base: base, size: size, backing: backing)
+        case .guestMemfd(let file, let offset):
+            guard offset & 0xfff == 0, offset <= file.size, size <= file.size - offset else {
+                throw .invalidArgument("a guest_memfd slot is whole pages inside the file: \(size) bytes at offset "
+                    + "\(hex(offset)) do not fit \(file)")
+            }
+            // A guest_memfd without .mmap cannot be mapped, and one without .initShared raises SIGBUS when the host
+            // touches it: the slot then has no host memory, and every host view of it is refused.
+            guard file.isHostAccessible else {
+                return MemslotBackingStorage(mapping: nil, base: nil, size: size, backing: backing)
+            }
+            guard let base = system_mmap(
+                size: length, protection: PROT_READ | PROT_WRITE, fd: file.fileDescriptor, offset: Int(offset))
+            else {
+                throw .systemCallFailed(operation: "mmap(\(file), \(length) bytes)", errno: Errno(rawValue: errno))
+            }
+            return MemslotBackingStorage(
+                mapping: HostMapping(adopting: base, size: length), base: base, size: size, backing: backing)
         }
     }
 }
@@ -141,11 +171,12 @@ extension VirtualMachine {
     ///   - number: the slot number, or nil for the lowest free one.
     ///   - gpa: where the slot starts in guest-physical memory (page-aligned; 2 MiB-aligned for hugetlbfs).
     ///   - size: its length in bytes, whole pages of the backing.
-    ///   - backing: the host memory behind it.
+    ///   - backing: the host memory behind it (a guest_memfd's must belong to this VM).
     ///   - flags: `KVM_MEM_LOG_DIRTY_PAGES` and `KVM_MEM_READONLY`, as `MemslotFlags`.
     ///   - purpose: what the slot is for, named in errors and in `memslots`.
     /// - Throws: `.protectedGuestMemory` if the range covers the harness's RAM, shared code or the ucall address;
-    ///   `.invalidArgument` for an unaligned range or a slot number in use; `.ioctlFailed` with KVM's errno.
+    ///   `.invalidArgument` for an unaligned range, a slot number in use, or a guest_memfd of another VM or too small;
+    ///   `.ioctlFailed` with KVM's errno.
     @discardableResult
     public func addMemslot(
         _ number: UInt32? = nil, gpa: UInt64, size: UInt64, backing: MemoryBacking = .anonymous,
@@ -155,6 +186,9 @@ extension VirtualMachine {
         guard size > 0, size % alignment == 0, gpa % alignment == 0 else {
             throw .invalidArgument(
                 "a memslot is whole \(alignment >> 10) KiB pages at an aligned address, not \(size) bytes at \(hex(gpa))")
+        }
+        if case .guestMemfd(let file, _) = backing, file.vmFD != state.fd.rawValue {
+            throw .invalidArgument("\(file) belongs to another VM: create it with this VM's createGuestMemfd(size:flags:)")
         }
         let storage = try MemslotBackingStorage.make(backing, size: size)
         return try state.memslotLock.writing { () throws(KVMError) -> Memslot in
@@ -173,8 +207,8 @@ extension VirtualMachine {
             let slot = Memslot(
                 slot: chosen, guestPhysicalAddress: gpa, size: size, hostAddress: UInt(bitPattern: storage.base),
                 readOnly: flags.contains(.readOnly), purpose: purpose, logsDirtyPages: flags.contains(.logDirtyPages),
-                isHarnessMemory: false)
-            try setRegion(slot)
+                isHarnessMemory: false, isHostAccessible: storage.base != nil)
+            try setRegion(slot, backing: storage)
             state.memslots.insert(slot)
             state.testSlotBackings[chosen] = storage
             return slot
@@ -225,8 +259,12 @@ extension VirtualMachine {
     }
 
     /// Gives a slot the test added a new size, at most its backing's (KVM cannot resize a slot: it is deleted and
-    /// added again over the same host memory, so what the guest wrote stays).
+    /// added again over the same host memory, so what the guest wrote stays). If KVM refuses the new size the old
+    /// slot is put back; if it refuses that too, the slot is deleted and the error thrown.
     public func resizeMemslot(_ number: UInt32, size: UInt64) throws(KVMError) {
+        // Unmapped after the write lock is released, as in deleteMemslot, if the slot cannot be put back.
+        var released: MemslotBackingStorage?
+        defer { withExtendedLifetime(released) {} }
         try state.memslotLock.writing { () throws(KVMError) in
             var slot = try testSlot(number)
             guard let storage = state.testSlotBackings[number], size > 0, size & 0xfff == 0, size <= storage.size else {
@@ -240,8 +278,13 @@ extension VirtualMachine {
             _ = state.memslots.remove(slot: number)
             slot.size = size
             do throws(KVMError) { try setRegion(slot) } catch {
-                try? setRegion(old)
-                state.memslots.insert(old)
+                // Put the old slot back; if KVM refuses that too (its guest_memfd range was bound meanwhile), the
+                // slot is gone, and the table says so.
+                if (try? setRegion(old)) != nil {
+                    state.memslots.insert(old)
+                } else {
+                    released = state.testSlotBackings.removeValue(forKey: number)
+                }
                 throw error
             }
             state.memslots.insert(slot)
@@ -260,6 +303,10 @@ extension VirtualMachine {
             else {
                 throw .invalidArgument("guest-physical [\(hex(gpa)), +\(count)) is not inside one memslot")
             }
+            guard slot.isHostAccessible else {
+                throw .invalidArgument("memslot \(slot.slot) (\(slot.purpose)) at \(hex(slot.guestPhysicalAddress)) is "
+                    + "guest_memfd memory the host cannot touch: create the guest_memfd with [.mmap, .initShared]")
+            }
             // SAFETY: the range was just checked to lie inside the slot's host memory.
             let base = UnsafeMutableRawPointer(bitPattern: slot.hostAddress + UInt(gpa - slot.guestPhysicalAddress))
             return UnsafeMutableRawBufferPointer(start: base, count: count)
@@ -270,7 +317,7 @@ extension VirtualMachine {
     public func guestPhysicalAddress(ofHost host: UnsafeRawPointer) -> UInt64? {
         let address = UInt(bitPattern: host)
         return state.memslotLock.reading {
-            for slot in state.memslots.slots where address >= slot.hostAddress && UInt64(address - slot.hostAddress) < slot.size {
+            for slot in state.memslots.slots where slot.isHostAccessible && address >= slot.hostAddress && UInt64(address - slot.hostAddress) < slot.size {
                 return slot.guestPhysicalAddress + UInt64(address - slot.hostAddress)
             }
             return nil
@@ -350,10 +397,23 @@ extension VirtualMachine {
         }
     }
 
-    /// `KVM_SET_USER_MEMORY_REGION(2)` for `slot` as it stands (size 0 deletes).
-    private func setRegion(_ slot: Memslot) throws(KVMError) {
+    /// `KVM_SET_USER_MEMORY_REGION(2)` for `slot` as it stands (size 0 deletes): the v2 ioctl for a guest_memfd
+    /// slot, with its file and offset, the v1 ioctl for every other.
+    private func setRegion(_ slot: Memslot, backing: MemslotBackingStorage? = nil) throws(KVMError) {
         let flags = (slot.readOnly ? MemslotFlags.readOnly.rawValue : 0)
             | (slot.logsDirtyPages ? MemslotFlags.logDirtyPages.rawValue : 0)
+        if let (file, offset) = (backing ?? state.testSlotBackings[slot.slot])?.guestMemfd {
+            var region = kvm_userspace_memory_region2()
+            region.slot = slot.slot
+            region.flags = flags | UInt32(KVM_MEM_GUEST_MEMFD)
+            region.guest_phys_addr = slot.guestPhysicalAddress
+            region.memory_size = slot.size
+            region.userspace_addr = UInt64(slot.hostAddress)
+            region.guest_memfd = UInt32(bitPattern: file.fileDescriptor)
+            region.guest_memfd_offset = offset
+            try kvmIoctl(state.fd, CKVM_SET_USER_MEMORY_REGION2, &region, "KVM_SET_USER_MEMORY_REGION2 (slot \(slot.slot))")
+            return
+        }
         var region = kvm_userspace_memory_region(
             slot: slot.slot, flags: flags, guest_phys_addr: slot.guestPhysicalAddress, memory_size: slot.size,
             userspace_addr: UInt64(slot.hostAddress))

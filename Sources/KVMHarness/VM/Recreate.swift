@@ -9,8 +9,12 @@ extension VirtualMachine {
     ///
     /// Both VMs map the same host memory; run only one of them at a time.
     ///
-    /// - Throws: `.ioctlFailed("KVM_CREATE_VM")`, or `KVM_SET_USER_MEMORY_REGION` naming the slot KVM refused.
+    /// - Throws: `.invalidArgument` if a test slot is backed by a guest_memfd; `.ioctlFailed("KVM_CREATE_VM")`, or `KVM_SET_USER_MEMORY_REGION` naming the slot KVM refused.
     public func recreate() throws(KVMError) -> VirtualMachine {
+        if let (number, _) = state.testSlotBackings.first(where: { $0.value.guestMemfd != nil }) {
+            throw .invalidArgument("memslot \(number) is backed by a guest_memfd, which binds to one VM only: delete "
+                + "the slot before recreate()")
+        }
         #if arch(arm64)
         let (vmType, _) = try Self.armVMType(ipaBits: configuration.ipaBits, kvm: kvm)
         #else

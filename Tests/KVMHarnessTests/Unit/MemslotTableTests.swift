@@ -52,4 +52,19 @@ struct MemslotTableTests {
         }
         #expect(table.slots.count == 100)
     }
+
+    @Test("a slot with no host memory (a guest_memfd the host cannot map) is found, but never read or written")
+    func noHostMemory() {
+        var table = MemslotTable()
+        var slot = Self.slot(3, 0x20_0000, pages: 2)
+        slot.hostAddress = 0
+        slot.isHostAccessible = false
+        table.insert(slot)
+        #expect(table.slot(containing: 0x20_0000 + 4096) == slot)
+        var word: UInt64 = 0
+        #expect(!table.read(gpa: 0x20_0000, into: &word, count: 8))
+        #expect(!table.write(gpa: 0x20_0000, from: &word, count: 8))
+        #expect(table.mutablePointer(gpa: 0x20_0000, count: 8) == nil)
+        #expect(!table.read(gpa: 0x20_0000, into: &word, count: 0), "not even zero bytes")
+    }
 }

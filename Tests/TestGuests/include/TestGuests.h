@@ -259,6 +259,16 @@ void guest_coalesced_io(uint64_t mmio, uint64_t ring_size, uint64_t port);
 /// the `pages` pages at `gva`, then SYNC(pass).
 void guest_memstress(uint64_t gva, uint64_t pages);
 
+// MARK: - guest_memfd (Tests/TestGuests/selftests/guest_memfd.c)
+
+/// guest_memfd_test: the guest writes GUEST_MEMFD_GUEST_TAG | i into the first word of page `i` of a guest_memfd slot.
+#define GUEST_MEMFD_GUEST_TAG 0x6d656d6600000000ull
+/// guest_memfd_test: the host writes GUEST_MEMFD_HOST_TAG | i over it, where it can map the guest_memfd.
+#define GUEST_MEMFD_HOST_TAG 0x686f737400000000ull
+/// guest_memfd_test: writes GUEST_MEMFD_GUEST_TAG | i into the first word of each of the `pages` pages at `gva`;
+/// SYNC(1); asserts each now reads GUEST_MEMFD_HOST_TAG | i if `host_writes`, else its own value; DONE.
+void guest_guest_memfd(uint64_t gva, uint64_t pages, uint64_t host_writes);
+
 // MARK: - Page tables and large guests (Tests/TestGuests/selftests/page_tables.c)
 
 /// kvm_page_table_test: the stages the host writes into the guest's stage word.
