@@ -27,7 +27,9 @@ public enum Translation: Equatable, Sendable {
     case mapped(gpa: UInt64, writable: Bool, executable: Bool, user: Bool)
     /// The address is not canonical (bits 63:47 differ), so no walk can map it.
     case nonCanonical
-    /// An entry on the walk is not present; `level` 4 is the PML4, 1 the page table.
+    /// An entry on the walk is not present; `level` 4 is the PML4, 1 the page table. On arm64 `level` is the
+    /// lookup level, 0 (the top) to 3, and a descriptor with the access flag clear also ends here (the harness
+    /// sets AF in every descriptor and does not enable hardware AF management).
     case notPresent(level: Int)
     /// The guest's page tables are corrupt: the CPU would fault (or has already) where the walk stopped.
     case invalid(PageTableProblem)
