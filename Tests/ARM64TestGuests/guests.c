@@ -55,6 +55,12 @@ void a64_guest_host_calls(void) {
     GUEST_DONE();
 }
 
+void a64_guest_break_vectors(uint64_t vectors) {
+    __asm__ volatile("msr vbar_el1, %0\n\tisb" : : "r"(vectors) : "memory");
+    *(volatile uint64_t *)(uintptr_t)0x700000000ULL = 1; // a data abort, taken to the unmapped vectors
+    GUEST_DONE();                                       // not reached
+}
+
 void a64_guest_el_and_mmu(void) {
     uint64_t el, sctlr;
     __asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
@@ -74,6 +80,7 @@ void a64_guest_ucall_at(uint64_t address) { (void)address; }
 void a64_guest_store_pair(void) {}
 void a64_guest_el_and_mmu(void) {}
 void a64_guest_host_calls(void) {}
+void a64_guest_break_vectors(uint64_t vectors) { (void)vectors; }
 
 #endif
 

@@ -25,7 +25,7 @@ func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
 }
 
 func expectUcall(_ vcpu: VCPU, _ expected: Ucall) throws {
-    let ucall = try vcpu.nextUcall()
+    let ucall = try vcpu.nextUcall(timeout: .seconds(30))
     try expect(ucall == expected, "expected \(expected), got \(ucall)")
 }
 
@@ -52,7 +52,7 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
     }),
     ("a failed assertion is reported at the guest's file and line", {
         let (_, vcpu) = try guestVM(GuestFunction(a64_guest_assert), arguments: [5])
-        let ucall = try vcpu.nextUcall()
+        let ucall = try vcpu.nextUcall(timeout: .seconds(30))
         guard case .abort(let assertion) = ucall else { throw TestFailure(description: "expected ABORT, got \(ucall)") }
         try expect(assertion.file?.hasSuffix("ARM64TestGuests/guests.c") == true, "file \(assertion)")
         try expect(assertion.line == UInt64(a64_guest_assert_line()), "line \(assertion.line), expected \(a64_guest_assert_line())")
@@ -68,7 +68,7 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
         let address: UInt64 = 0x7_0000_0008
         let function = GuestFunction(a64_guest_unmapped_load)
         let (_, vcpu) = try guestVM(function, arguments: [address])
-        let ucall = try vcpu.nextUcall()
+        let ucall = try vcpu.nextUcall(timeout: .seconds(30))
         guard case .unhandled(let exception) = ucall else {
             throw TestFailure(description: "expected UNHANDLED, got \(ucall)")
         }
@@ -123,6 +123,19 @@ let tests: [(name: String, run: @Sendable () throws -> Void)] = [
         try expectUcall(vcpu, .hostCall(command: 0x101, arguments: []))
         try expectUcall(vcpu, .sync([8, 42, UInt64(UInt8(ascii: "A")), UInt64(UInt8(ascii: "C"))]))
         try expectUcall(vcpu, .done)
+    }),
+    ("a guest whose exception vectors fault forever is stopped at the deadline, and the next VM runs", {
+        let (_, vcpu) = try guestVM(GuestFunction(a64_guest_break_vectors), arguments: [0x6000_0000_0000])
+        do {
+            let ucall = try vcpu.nextUcall(timeout: .seconds(2))
+            throw TestFailure(description: "expected the deadline, got \(ucall)")
+        } catch let error as KVMError {
+            guard case .ucallTimedOut(_, _, let programCounter) = error else { throw error }
+            // It spins taking the abort at the unmapped vector: the PC is in the broken vector table.
+            try expect(programCounter >> 12 == 0x6000_0000_0, "stopped at \(hex(programCounter)), not in the vectors")
+        }
+        let (_, next) = try guestVM(GuestFunction(a64_guest_el_and_mmu))
+        try expectUcall(next, .sync([7, 1, 1]))
     }),
     ("the searched ucall address in a 40-bit IPA space (KVM's default)", {
         let (vm, vcpu) = try guestVM(GuestFunction(a64_guest_sync_sequence), arguments: [1])

@@ -39,6 +39,8 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
     case unexpectedExit(VcpuExit, rip: UInt64)
     /// The vCPU was kicked out of `KVM_RUN` (a deadline passed or another vCPU failed).
     case interrupted
+    /// `nextUcall(timeout:)`: vCPU `vcpu` made no ucall within `seconds`; it was stopped at `programCounter`.
+    case ucallTimedOut(vcpu: Int, seconds: Double, programCounter: UInt64)
     /// `KVM_GET_MSRS` or `KVM_SET_MSRS` did not process the MSR: KVM does not emulate it for this vCPU, or refused
     /// the value (`write`, nil for a read).
     case msrNotProcessed(index: UInt32, write: UInt64?)
@@ -130,9 +132,13 @@ public enum KVMError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidArgument(let message):
             what = message
         case .unexpectedExit(let exit, let rip):
-            what = "expected a ucall, got \(exit.summary) at RIP \(hex(rip))"
+            what = "expected a ucall, got \(exit.summary) at \(kvm_regs.programCounterName) \(hex(rip))"
         case .interrupted:
             what = "the vCPU was kicked out of KVM_RUN"
+        case .ucallTimedOut(let vcpu, let seconds, let programCounter):
+            what = "vCPU \(vcpu) made no ucall within \(seconds) s and was stopped at \(kvm_regs.programCounterName) "
+                + "\(hex(programCounter)): the guest loops, waits for something that never comes, or faults again "
+                + "and again; step() or the run report shows its exits"
         case .msrNotProcessed(let index, let write):
             if let write {
                 what = "KVM_SET_MSRS refused \(hex(write)) for MSR \(hex(index)): KVM rejects that value for this vCPU "

@@ -21,6 +21,8 @@ void a64_guest_ucall_at(uint64_t address);
 void a64_guest_store_pair(void);
 /// GUEST_CALL_HOST(0x100, 21) and GUEST_CALL_HOST_BUFFER(0x101, "abc", 4): SYNC(8, answer, buffer bytes), then DONE.
 void a64_guest_host_calls(void);
+/// Points VBAR_EL1 at `vectors` (unmapped), then faults: every exception now faults again, with no exit.
+void a64_guest_break_vectors(uint64_t vectors);
 /// Reports the exception level and SCTLR_EL1.M (SYNC(7, CurrentEL >> 2, M)), then DONE.
 void a64_guest_el_and_mmu(void);
 
