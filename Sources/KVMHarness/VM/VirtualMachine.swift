@@ -367,13 +367,21 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// Reads a value of a trivial type at guest-virtual `gva`.
     public func read<T: BitwiseCopyable>(_ type: T.Type, at gva: UInt64) throws(KVMError) -> T {
-        // A heap cell rather than withUnsafeTemporaryAllocation, whose closure is not typed-throws in every
-        // standard library the package builds against (Debian's arm64 one).
-        let cell = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
-        defer { cell.deallocate() }
-        try read(gva: gva, into: cell, count: MemoryLayout<T>.size)
-        // SAFETY: `read` filled all MemoryLayout<T>.size bytes; any bytes are a valid T (BitwiseCopyable).
-        return cell.load(as: T.self)
+        // The failure leaves the closure as a value, as in write(contentsOf:): withUnsafeTemporaryAllocation's closure
+        // is not typed-throws in every standard library the package builds against (Debian's arm64 one).
+        var failure: KVMError?
+        let value = withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer -> T? in
+            do throws(KVMError) {
+                try read(gva: gva, into: buffer.baseAddress!, count: MemoryLayout<T>.size)
+                // SAFETY: `read` filled all MemoryLayout<T>.size bytes; any bytes are a valid T (BitwiseCopyable).
+                return buffer[0]
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        guard let value else { throw failure! }
+        return value
     }
 
     /// Writes a value of a trivial type at guest-virtual `gva`.
