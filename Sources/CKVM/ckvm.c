@@ -59,3 +59,7 @@ void ckvm_unblock_kick_signal_once(void) {
 int ckvm_pthread_tryjoin(pthread_t thread) {
     return pthread_tryjoin_np(thread, NULL);
 }
+
+void ckvm_name_this_thread(const char *name) {
+    pthread_setname_np(pthread_self(), name);
+}

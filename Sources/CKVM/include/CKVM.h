@@ -251,6 +251,9 @@ static inline int ckvm_unblock_kick_signal(void) {
     return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/// pthread_setname_np(3) for the calling thread (at most 15 characters). Defined in ckvm.c (_GNU_SOURCE).
+void ckvm_name_this_thread(const char *name);
+
 /// pthread_tryjoin_np(3): joins `thread` if it has finished, else returns EBUSY at once. Defined in ckvm.c.
 int ckvm_pthread_tryjoin(pthread_t thread);
 

@@ -7,6 +7,10 @@ import Glibc
 /// Every `OSThread` has one owner that joins it exactly once, with `join()` or `joinWithoutBlocking()`: a joinable
 /// thread that is never joined keeps its stack mapped for the life of the process.
 struct OSThread: Sendable {
+    /// Every harness thread's name (`/proc/self/task/*/comm`, debuggers, `top -H`): tests count them to find
+    /// threads the library left running.
+    static let name = "kvmharness"
+
     private let handle: pthread_t
 
     private final class Body {
@@ -23,6 +27,7 @@ struct OSThread: Sendable {
         let result = system_pthread_create(
             &thread,
             { context in
+                ckvm_name_this_thread(OSThread.name)
                 // SAFETY: `context` is the Body retained below; this thread takes over that one reference.
                 Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
                 return nil

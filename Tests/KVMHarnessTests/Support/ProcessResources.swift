@@ -24,6 +24,15 @@ struct ProcessResources: Equatable, CustomStringConvertible {
             mappings: maps.split(separator: "\n").count)
     }
 
+    /// Threads of this process named `name` (`/proc/self/task/*/comm`), for the library's own threads
+    /// (`OSThread.name`).
+    static func threads(named name: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").filter { task in
+            let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+            return comm.trimmingCharacters(in: .newlines) == name
+        }.count
+    }
+
     /// The descriptors open now, each with what it refers to (for a readable failure).
     static func describeDescriptors(_ names: [String]) -> String {
         names.map { name in
