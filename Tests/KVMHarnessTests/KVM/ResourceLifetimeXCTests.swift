@@ -45,7 +45,9 @@ final class ResourceLifetimeXCTests: XCTestCase {
         let before = try ProcessResources.current()
         for _ in 0..<500 { XCTAssertTrue(vm.run().succeeded) }
         let after = try ProcessResources.current()
-        XCTAssertEqual(after.threads, before.threads, "threads before: \(before); after: \(after)")
+        // The library's threads, by name: the process's count moves with libdispatch's own threads (seen: 9 before,
+        // 8 after, an idle worker reaped, with the arm64 build running beside the tests).
+        XCTAssertEqual(try ProcessResources.threads(named: OSThread.name), 0, "threads before: \(before); after: \(after)")
         XCTAssertLessThanOrEqual(
             after.virtualKiB - before.virtualKiB, Self.arenaAllowanceKiB, "before \(before); after \(after)")
     }
